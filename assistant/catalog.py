@@ -1,0 +1,318 @@
+"""The catalog: SQLite file with the chunk texts, an FTS5 keyword index (BM25), the page texts
+used to verify quotes, and the ingestion state of every document.
+
+The catalog is the source of truth for what is *in* the index. Ingestion first adds vectors to
+Chroma, then swaps a document's rows here in one transaction, then removes vectors that no row
+refers to. A crash at any point leaves the previous catalog intact; dense hits are always
+filtered through it, so readers never see half an ingestion.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.errors import StoreError
+from assistant.models import Chunk, Page
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    pages INTEGER NOT NULL DEFAULT 0,
+    chunks INTEGER NOT NULL DEFAULT 0,
+    records INTEGER NOT NULL DEFAULT 0,
+    ingested_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    document TEXT NOT NULL,
+    page_start INTEGER,
+    page_end INTEGER,
+    locator TEXT,
+    heading TEXT NOT NULL DEFAULT '',
+    language TEXT NOT NULL,
+    programme TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    period TEXT NOT NULL,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    heading, text, content='chunks', content_rowid='rowid',
+    tokenize="unicode61 remove_diacritics 2"
+);
+CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, heading, text) VALUES (new.rowid, new.heading, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, heading, text) VALUES ('delete', old.rowid, old.heading, old.text);
+END;
+CREATE TABLE IF NOT EXISTS pages (
+    doc_id TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (doc_id, page)
+);
+"""
+
+CHUNK_COLUMNS = (
+    "id, doc_id, collection, document, page_start, page_end, locator, heading, language, programme, "
+    "kind, period, title, text"
+)
+WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class DocumentState:
+    doc_id: str
+    path: str
+    fingerprint: str
+    pages: int
+    chunks: int
+    records: int
+    ingested_at: str
+
+
+def _row_to_chunk(row: sqlite3.Row | tuple) -> Chunk:  # type: ignore[type-arg]
+    (cid, doc_id, collection, document, p1, p2, locator, heading, lang, prog, kind, period, title, text) = row
+    return Chunk(
+        id=cid,
+        doc_id=doc_id,
+        document=document,
+        text=text,
+        collection=collection,
+        page_start=p1,
+        page_end=p2,
+        locator=locator,
+        heading=heading,
+        language=lang,
+        programme=prog,
+        kind=kind,
+        period=period,
+        title=title,
+    )
+
+
+def fts_query(text: str, mode: str = "OR") -> str:
+    """Turn free text into a safe FTS5 query: quoted words joined by OR (BM25 ranks them)."""
+    words = [w for w in WORD.findall(text.lower()) if len(w) > 1 or w.isdigit()]
+    seen: list[str] = []
+    for w in words:
+        if w not in seen:
+            seen.append(w)
+    return f" {mode} ".join(f'"{w}"' for w in seen[:64])
+
+
+class Catalog:
+    """Thread-safe access to the SQLite catalog (one connection per thread, WAL mode)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db.executescript(SCHEMA)  # idempotent DDL; executescript manages its own transaction
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"The catalog {path} is damaged ({exc}) - move it away and run `eumex ingest` to rebuild"
+            ) from exc
+        self.db.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+
+    # --- connections ---------------------------------------------------------------------
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.Error as exc:
+                raise StoreError(f"Cannot open the catalog {self.path}: {exc}") from exc
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction: all of it lands, or none of it."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # --- meta ------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # --- ingestion state -------------------------------------------------------------------
+    def documents(self) -> dict[str, DocumentState]:
+        rows = self.db.execute(
+            "SELECT doc_id, path, fingerprint, pages, chunks, records, ingested_at FROM documents"
+        ).fetchall()
+        return {r[0]: DocumentState(*r) for r in rows}
+
+    def chunk_ids(self, doc_id: str | None = None) -> set[str]:
+        if doc_id is None:
+            return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
+        return {r[0] for r in self.db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))}
+
+    def replace_documents(
+        self,
+        states: Sequence[DocumentState],
+        chunks: Sequence[Chunk],
+        pages: Sequence[Page] = (),
+    ) -> None:
+        """Swap these documents' chunks, pages and state in one transaction."""
+        doc_ids = [s.doc_id for s in states]
+        page_doc = {s.path: s.doc_id for s in states}
+        with self._write() as db:
+            for doc_id in doc_ids:
+                db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+                db.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
+                db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+            db.executemany(
+                f"INSERT INTO chunks({CHUNK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        c.id, c.doc_id, c.collection, c.document, c.page_start, c.page_end, c.locator,
+                        c.heading, c.language, c.programme, c.kind, c.period, c.title, c.text,
+                    )
+                    for c in chunks
+                ],
+            )
+            db.executemany(
+                "INSERT INTO pages(doc_id, page, text) VALUES (?,?,?)",
+                [(page_doc[p.document], p.page, p.text) for p in pages],
+            )
+            db.executemany(
+                "INSERT INTO documents(doc_id, path, fingerprint, pages, chunks, records) VALUES (?,?,?,?,?,?)",
+                [(s.doc_id, s.path, s.fingerprint, s.pages, s.chunks, s.records) for s in states],
+            )
+
+    def remove_documents(self, doc_ids: Iterable[str]) -> None:
+        with self._write() as db:
+            for doc_id in doc_ids:
+                db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+                db.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
+                db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+
+    # --- reading ---------------------------------------------------------------------------
+    def chunks_by_id(self, ids: Sequence[str]) -> dict[str, Chunk]:
+        """Look chunks up by id; unknown ids (orphan vectors) are simply absent."""
+        out: dict[str, Chunk] = {}
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for row in self.db.execute(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", part):
+                out[row[0]] = _row_to_chunk(row)
+        return out
+
+    def keyword_search(
+        self, text: str, k: int = 20, collection: str | None = None, where: dict[str, str] | None = None
+    ) -> list[tuple[Chunk, float]]:
+        """BM25 over heading and text (FTS5); higher score is better."""
+        query = fts_query(text)
+        if not query:
+            return []
+        sql = (
+            f"SELECT {', '.join('c.' + c.strip() for c in CHUNK_COLUMNS.split(','))}, "
+            "bm25(chunks_fts, 2.0, 1.0) AS score FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid "
+            "WHERE chunks_fts MATCH ?"
+        )
+        params: list[object] = [query]
+        if collection:
+            sql += " AND c.collection = ?"
+            params.append(collection)
+        for key, value in (where or {}).items():
+            if key not in {"programme", "kind", "language", "period", "doc_id", "document"}:
+                raise StoreError(f"Unknown filter '{key}'")
+            sql += f" AND c.{key} = ?"
+            params.append(value)
+        sql += " ORDER BY score LIMIT ?"
+        params.append(k)
+        try:
+            rows = self.db.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"Keyword search failed: {exc}") from exc
+        return [(_row_to_chunk(r[:-1]), -float(r[-1])) for r in rows]
+
+    def find_exact(self, needle: str, k: int = 20, collection: str | None = None) -> list[Chunk]:
+        """Chunks containing an identifier verbatim (topic code, article, acronym), case-insensitive."""
+        sql = f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE instr(lower(text), lower(?)) > 0"
+        params: list[object] = [needle]
+        if collection:
+            sql += " AND collection = ?"
+            params.append(collection)
+        sql += " LIMIT ?"
+        params.append(k)
+        return [_row_to_chunk(r) for r in self.db.execute(sql, params)]
+
+    def page_text(self, doc_id: str, page: int) -> str | None:
+        row = self.db.execute("SELECT text FROM pages WHERE doc_id = ? AND page = ?", (doc_id, page)).fetchone()
+        return row[0] if row else None
+
+    def counts(self) -> dict[str, int]:
+        db = self.db
+        out = {
+            "documents": db.execute("SELECT count(*) FROM documents").fetchone()[0],
+            "pages": db.execute("SELECT count(*) FROM pages").fetchone()[0],
+            "chunks": db.execute("SELECT count(*) FROM chunks").fetchone()[0],
+        }
+        for coll, n in db.execute("SELECT collection, count(*) FROM chunks GROUP BY collection"):
+            out[f"chunks_{coll}"] = n
+        return out
+
+    def stats_by_document(self) -> list[dict[str, object]]:
+        rows = self.db.execute(
+            "SELECT d.doc_id, d.path, d.pages, d.chunks, d.records, d.ingested_at FROM documents d ORDER BY d.path"
+        ).fetchall()
+        return [
+            dict(zip(("doc_id", "path", "pages", "chunks", "records", "ingested_at"), r, strict=True))
+            for r in rows
+        ]
+
+    def integrity(self) -> str:
+        """SQLite's own check plus FTS5's; 'ok' when both pass."""
+        result = self.db.execute("PRAGMA quick_check").fetchone()[0]
+        try:
+            self.db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('integrity-check')")
+        except sqlite3.DatabaseError as exc:
+            return f"fts: {exc}"
+        return str(result)
+
+
+def dumps(obj: object) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True)

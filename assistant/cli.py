@@ -1,0 +1,222 @@
+"""The ``eumex`` command line.
+
+    eumex corpus status | corpus fetch     what the corpus holds; fill it from a mirror or the web
+    eumex ingest                           build or update the index (incremental, crash-safe)
+    eumex stats                            describe the index
+
+Results go to stdout, logs and progress bars to stderr. Every error a person can fix is
+printed as one line that says how, with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+
+from assistant.config import Settings, load_settings
+from assistant.errors import EumexError
+
+log = logging.getLogger("eumex")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        stream=sys.stderr, level=getattr(logging, level), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("httpx", "chromadb", "urllib3", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn our errors into a one-line message and exit code 1 (2 for configuration)."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except EumexError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            raise SystemExit(2 if type(exc).__name__ == "ConfigError" else 1) from None
+
+    return wrapper
+
+
+@click.group()
+@click.version_option(package_name="eumex-assistant")
+@click.pass_context
+@friendly
+def cli(ctx: click.Context) -> None:
+    """EUMEX Assistant: cited answers about EU research funding from the EU–Mexico angle."""
+    settings = load_settings()
+    _setup_logging(settings.log_level)
+    ctx.obj = settings
+
+
+# --- corpus --------------------------------------------------------------------------------------
+@cli.group()
+def corpus() -> None:
+    """Inspect and fetch the corpus documents listed in the manifest."""
+
+
+@corpus.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+@friendly
+def corpus_status_cmd(settings: Settings, as_json: bool) -> None:
+    """Show, per document: present, missing, checksum mismatch, or not available."""
+    from assistant.corpus import MISMATCH, MISSING, corpus_status
+    from assistant.manifest import load_manifest
+
+    manifest = load_manifest(settings.manifest)
+    rows = list(corpus_status(manifest, settings.corpus_dir))
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "corpus_dir": str(settings.corpus_dir),
+                    "documents": [
+                        {"id": r.document.id, "path": r.document.path, "status": r.status, "detail": r.detail}
+                        for r in rows
+                    ],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        click.echo(f"Corpus directory: {settings.corpus_dir}")
+        width = max(len(r.document.path) for r in rows)
+        for r in rows:
+            click.echo(f"  {r.status:<18} {r.document.path:<{width}}  {r.detail}".rstrip())
+        counts: dict[str, int] = {}
+        for r in rows:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        click.echo("  " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    if any(r.status in {MISSING, MISMATCH} for r in rows):
+        raise SystemExit(1)
+
+
+@corpus.command("fetch")
+@click.option("--mirror", type=click.Path(file_okay=False, path_type=str), help="Overrides EUMEX_CORPUS_MIRROR.")
+@click.pass_obj
+@friendly
+def corpus_fetch_cmd(settings: Settings, mirror: str | None) -> None:
+    """Copy (from EUMEX_CORPUS_MIRROR) or download every present document, verifying sha256."""
+    from pathlib import Path
+
+    from assistant.corpus import fetch_corpus
+    from assistant.manifest import load_manifest
+
+    manifest = load_manifest(settings.manifest)
+    source = Path(mirror).resolve() if mirror else settings.corpus_mirror
+    click.echo(f"Fetching into {settings.corpus_dir} from {source or 'the documents’ URLs'}", err=True)
+    failed = 0
+    for doc, outcome, detail in fetch_corpus(manifest, settings.corpus_dir, source):
+        click.echo(f"  {outcome:<10} {doc.path}" + (f"  - {detail}" if detail else ""))
+        failed += outcome == "failed"
+    if failed:
+        click.echo(f"{failed} document(s) could not be fetched.", err=True)
+        raise SystemExit(1)
+
+
+# --- index ---------------------------------------------------------------------------------------
+@cli.command()
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.pass_obj
+@friendly
+def ingest(settings: Settings, quiet: bool) -> None:
+    """Parse, chunk, embed and index the corpus; only changed documents are redone."""
+    from assistant.pipeline import build_index
+    from ingestion.ingest import Ingestor
+
+    index = build_index(settings)
+    ingestor = Ingestor(
+        settings,
+        index.manifest,
+        index.catalog,
+        index.store,
+        index.embedder,
+        progress=not quiet and sys.stderr.isatty(),
+        echo=lambda m: click.echo(m, err=True),
+    )
+    report = ingestor.run()
+    s = report.seconds
+    click.echo("Ingestion summary")
+    click.echo(
+        f"  documents: {len(report.ingested)} indexed, {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} removed, {len(report.failed)} failed"
+    )
+    click.echo(
+        f"  pages: {report.pages}  records: {report.records}  chunks: {report.chunks}  "
+        f"embedded: {report.embedded}  reused vectors: {report.reused_vectors}  "
+        f"deleted vectors: {report.deleted_vectors}"
+    )
+    stages = ("check", "parse", "chunk", "embed", "store", "catalog", "cleanup")
+    click.echo("  seconds: " + "  ".join(f"{k} {s.get(k, 0.0):.1f}" for k in stages) + f"  total {s['total']:.1f}")
+    if report.pages and s.get("parse"):
+        click.echo(f"  speed: {report.pages / s['parse']:.0f} pages/s parsed", nl=False)
+        click.echo(f", {report.embedded / s['embed']:.0f} chunks/s embedded" if report.embedded else "")
+    for warning in report.warnings:
+        click.echo(f"  warning: {warning}")
+    for path, reason in report.failed:
+        click.echo(f"  FAILED {path}: {reason}")
+    if report.failed:
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@friendly
+def stats(settings: Settings, as_json: bool) -> None:
+    """Describe the index: documents, pages, chunks, and whether Chroma matches the keyword index."""
+    from assistant.models import DENSE_COLLECTIONS, DOCUMENTS, TOPICS
+    from assistant.pipeline import build_index
+
+    index = build_index(settings)
+    counts = index.catalog.counts()
+    vectors = {coll: index.store.count(coll) for coll in DENSE_COLLECTIONS}
+    consistent = all(vectors[c] == counts.get(f"chunks_{c}", 0) for c in vectors)
+    data = {
+        "data_dir": str(settings.data_dir),
+        "vector_store": f"chroma server {settings.chroma_host}:{settings.chroma_port}"
+        if settings.uses_chroma_server
+        else f"embedded chroma {settings.index_dir}",
+        "embedder": index.embedder.name,
+        "catalog": counts,
+        "vectors": vectors,
+        "consistent": consistent,
+        "catalog_integrity": index.catalog.integrity(),
+        "documents": index.catalog.stats_by_document(),
+    }
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"Index in {data['data_dir']} ({data['vector_store']}, embedder {data['embedder']})")
+    click.echo(
+        f"  documents {counts['documents']}  pages {counts['pages']}  chunks {counts['chunks']} "
+        f"(passages {counts.get('chunks_documents', 0)}, topics {counts.get('chunks_topics', 0)}, "
+        f"project records {counts.get('chunks_projects', 0)})"
+    )
+    click.echo(
+        f"  vectors: passages {vectors[DOCUMENTS]}, topics {vectors[TOPICS]}  -> "
+        + ("matches the keyword index" if consistent else "DIFFERS from the keyword index: run `eumex ingest`")
+    )
+    for d in data["documents"]:  # type: ignore[attr-defined]
+        click.echo(f"  {d['path']:<80} pages {d['pages']:>4}  chunks {d['chunks']:>6}  rows {d['records']:>6}")
+    if counts["chunks"] == 0:
+        click.echo("The index is empty - run `eumex ingest`.")
+
+
+def main() -> None:
+    cli(prog_name="eumex")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""Settings: the one place that reads the environment.
+
+Every setting has the ``EUMEX_`` prefix except the few that follow a wider convention
+(``CHROMA_HOST``/``CHROMA_PORT``, ``TELEGRAM_BOT_TOKEN``). A ``.env`` file in the working
+directory is read too. Build a :class:`Settings` once at start-up and pass it along.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assistant.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MANIFEST = PROJECT_ROOT / "corpus" / "manifest.toml"
+
+
+class Settings(BaseSettings):
+    """Configuration of every command, channel and job."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EUMEX_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    # --- corpus and index ------------------------------------------------------------------
+    corpus_dir: Path = Field(
+        default=Path("data/corpus"),
+        description="Directory the corpus documents are read from (paths as in the manifest).",
+    )
+    corpus_mirror: Path | None = Field(
+        default=None,
+        description="Local directory holding a copy of the corpus; `eumex corpus fetch` copies from it "
+        "instead of downloading.",
+    )
+    manifest: Path = Field(default=DEFAULT_MANIFEST, description="Corpus manifest (TOML).")
+    data_dir: Path = Field(
+        default=Path("data"), description="Directory for the index, keyword index, feedback and caches."
+    )
+
+    # --- embeddings --------------------------------------------------------------------------
+    embedder: str = Field(
+        default="use",
+        description="Embedding backend: `use` (packaged multilingual Universal Sentence Encoder) or "
+        "`openai` (any OpenAI-compatible /v1/embeddings endpoint).",
+    )
+    embed_batch_size: int = Field(default=64, ge=1, le=5000, description="Texts per embedding call.")
+    embed_threads: int = Field(default=2, ge=1, le=64, description="CPU threads for the packaged model.")
+    embed_base_url: str | None = Field(
+        default=None, description="Base URL of an OpenAI-compatible embeddings endpoint (…/v1)."
+    )
+    embed_model: str | None = Field(default=None, description="Model name for the `openai` embedder.")
+    embed_api_key: SecretStr | None = Field(default=None, description="API key for the `openai` embedder.")
+
+    # --- chunking ----------------------------------------------------------------------------
+    chunk_chars: int = Field(default=700, ge=200, le=4000, description="Target chunk size in characters.")
+    chunk_overlap: int = Field(default=100, ge=0, le=1000, description="Overlap between chunks (chars).")
+
+    # --- Chroma ------------------------------------------------------------------------------
+    chroma_host: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CHROMA_HOST", "EUMEX_CHROMA_HOST"),
+        description="Chroma server host; when set, the server is used instead of the embedded store.",
+    )
+    chroma_port: int = Field(
+        default=8000,
+        validation_alias=AliasChoices("CHROMA_PORT", "EUMEX_CHROMA_PORT"),
+        description="Chroma server port.",
+    )
+    collection_prefix: str = Field(
+        default="eumex", min_length=2, max_length=40, description="Prefix of the Chroma collection names."
+    )
+
+    # --- language model (optional) ----------------------------------------------------------
+    llm_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible chat endpoint (…/v1). Unset: extractive answers."
+    )
+    llm_model: str | None = Field(default=None, description="Chat model name.")
+    llm_api_key: SecretStr | None = Field(default=None, description="API key for the chat endpoint.")
+    llm_timeout_s: float = Field(default=60.0, gt=0, description="Timeout of one LLM call (seconds).")
+
+    # --- logging -----------------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
+
+    @field_validator("corpus_dir", "data_dir", "manifest", "corpus_mirror", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
+    @model_validator(mode="after")
+    def _embedder_complete(self) -> Settings:
+        if self.embedder == "openai" and not (self.embed_base_url and self.embed_model):
+            raise ValueError(
+                "EUMEX_EMBEDDER=openai needs EUMEX_EMBED_BASE_URL and EUMEX_EMBED_MODEL"
+            )
+        if self.llm_base_url and not self.llm_model:
+            raise ValueError("EUMEX_LLM_BASE_URL is set but EUMEX_LLM_MODEL is not: set both or neither")
+        return self
+
+    # --- derived paths -----------------------------------------------------------------------
+    @property
+    def index_dir(self) -> Path:
+        """Where the embedded Chroma store lives."""
+        return self.data_dir / "chroma"
+
+    @property
+    def catalog_path(self) -> Path:
+        """SQLite catalog: keyword index (FTS5), chunk texts, ingestion state."""
+        return self.data_dir / "catalog.sqlite3"
+
+    @property
+    def uses_chroma_server(self) -> bool:
+        return bool(self.chroma_host)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment (and ``.env``), turning validation errors into ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            env = f"EUMEX_{where.upper()}" if where != "settings" else where
+            problems.append(f"{env}: {err['msg']}")
+        raise ConfigError("Invalid configuration - " + "; ".join(problems)) from exc

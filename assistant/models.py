@@ -1,0 +1,142 @@
+"""The data that flows between stages, named once.
+
+parse -> :class:`Page` / :class:`Record`; chunk -> :class:`Chunk`; retrieve -> :class:`Hit`;
+answer -> :class:`Citation` and :class:`Answer`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DOCUMENTS = "documents"  # PDF passages: dense (Chroma) + keyword (FTS5)
+TOPICS = "topics"  # H2020 call topics from CORDIS reference data: dense + keyword
+PROJECTS = "projects"  # CORDIS project records: keyword only (see docs/ingestion.md for why)
+DENSE_COLLECTIONS = (DOCUMENTS, TOPICS)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One PDF page of cleaned text. ``page`` is the 1-based PDF page number."""
+
+    document: str
+    page: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Record:
+    """One row-derived record of a dataset (e.g. a CORDIS project), located without a page."""
+
+    document: str
+    locator: str  # e.g. "project 731505 (h2020-projects_dashboard-export.xlsx, row 1234)"
+    key: str  # stable key inside the document, e.g. the project id
+    text: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable passage with everything a citation needs."""
+
+    id: str
+    doc_id: str
+    document: str  # path relative to the corpus directory
+    text: str
+    collection: str = DOCUMENTS
+    page_start: int | None = None
+    page_end: int | None = None
+    locator: str | None = None
+    heading: str = ""
+    language: str = "en"
+    programme: str = ""
+    kind: str = ""
+    period: str = ""
+    title: str = ""
+
+    @property
+    def page(self) -> int | None:
+        return self.page_start
+
+    def metadata(self) -> dict[str, str | int]:
+        """Flat metadata for Chroma (no None values allowed there)."""
+        meta: dict[str, str | int] = {
+            "doc_id": self.doc_id,
+            "document": self.document,
+            "collection": self.collection,
+            "heading": self.heading,
+            "language": self.language,
+            "programme": self.programme,
+            "kind": self.kind,
+            "period": self.period,
+        }
+        if self.page_start is not None:
+            meta["page_start"] = self.page_start
+            meta["page_end"] = self.page_end if self.page_end is not None else self.page_start
+        if self.locator:
+            meta["locator"] = self.locator
+        return meta
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk found for a query, with its fused score and where it came from."""
+
+    chunk: Chunk
+    score: float
+    sources: tuple[str, ...] = ()  # "dense", "keyword", "exact"
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered, verified pointer to the source of a statement."""
+
+    n: int
+    document: str
+    title: str
+    page: int | None
+    locator: str | None
+    quote: str
+    url: str | None
+    programme: str = ""
+    period: str = ""
+    kind: str = ""
+    chunk_id: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "document": self.document,
+            "title": self.title,
+            "page": self.page,
+            "locator": self.locator,
+            "quote": self.quote,
+            "url": self.url,
+            "programme": self.programme,
+            "period": self.period,
+            "chunk_id": self.chunk_id,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What every channel renders."""
+
+    answer: str
+    language: str
+    abstained: bool
+    citations: tuple[Citation, ...] = ()
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    question: str = ""
+    standalone_question: str = ""
+    contexts: tuple[Hit, ...] = ()
+    mode: str = "extractive"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "answer": self.answer,
+            "language": self.language,
+            "abstained": self.abstained,
+            "citations": [c.as_json() for c in self.citations],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }

@@ -1,0 +1,50 @@
+"""The composition root: every channel, job and evaluation builds its parts here."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from functools import cached_property
+
+from assistant.catalog import Catalog
+from assistant.config import Settings
+from assistant.embed import Embedder, make_embedder
+from assistant.manifest import Manifest, load_manifest
+from assistant.store import VectorStore, connect
+
+# Belt and braces: no library may reach a model hub or send telemetry from here.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Index:
+    """The manifest, catalog, vector store and embedder, opened once and shared."""
+
+    settings: Settings
+
+    @cached_property
+    def manifest(self) -> Manifest:
+        return load_manifest(self.settings.manifest)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return make_embedder(self.settings)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return Catalog(self.settings.catalog_path)
+
+    @cached_property
+    def store(self) -> VectorStore:
+        return VectorStore(connect(self.settings), self.settings.collection_prefix, self.embedder)
+
+
+def build_index(settings: Settings) -> Index:
+    """Open the index described by the settings (nothing is loaded until first used)."""
+    return Index(settings)

@@ -1,0 +1,300 @@
+"""The ingestion job: corpus files -> pages/records -> chunks -> vectors (Chroma) + catalog (SQLite).
+
+Idempotent and incremental: a unit (one PDF, or the CORDIS files together) is redone only when
+its fingerprint (file hashes, parser version, chunk settings, embedder) changed, and only chunks
+without a vector are embedded. Crash-safe: vectors are added first, then the unit's catalog rows
+are swapped in one transaction, then vectors nobody refers to are deleted. A bad file is
+reported with its reason, keeps its previously indexed version, and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.catalog import Catalog, DocumentState
+from assistant.config import Settings
+from assistant.corpus import sha256_of
+from assistant.embed import Embedder, embed_all
+from assistant.errors import EumexError, ParseError
+from assistant.manifest import Document, Manifest
+from assistant.models import DENSE_COLLECTIONS, PROJECTS, TOPICS, Chunk, Page, Record
+from assistant.store import VectorStore
+from ingestion import parse_cordis
+from ingestion.chunk import chunk_pages, chunk_records, embedding_text
+from ingestion.parse_pdf import read_pdf
+
+log = logging.getLogger(__name__)
+
+PARSER_VERSION = "pdf-3/cordis-2"
+CORDIS_PARSERS = {"cordis-projects", "cordis-participations", "cordis-topics", "cordis-action-types"}
+
+
+@dataclass
+class IngestReport:
+    """What an ingestion did, for the summary and for tests."""
+
+    ingested: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    pages: int = 0
+    chunks: int = 0
+    records: int = 0
+    embedded: int = 0
+    reused_vectors: int = 0
+    deleted_vectors: int = 0
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+class _Timer:
+    def __init__(self, report: IngestReport, stage: str) -> None:
+        self.report, self.stage = report, stage
+
+    def __enter__(self) -> None:
+        self.t0 = time.perf_counter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.report.seconds[self.stage] += time.perf_counter() - self.t0
+
+
+def _settings_key(settings: Settings, embedder: Embedder) -> str:
+    return f"{PARSER_VERSION}|{settings.chunk_chars}/{settings.chunk_overlap}|{embedder.name}"
+
+
+def _fingerprint(hashes: list[str], key: str) -> str:
+    return hashlib.sha256(("|".join(hashes) + "|" + key).encode()).hexdigest()
+
+
+def _parse_one(args: tuple[str, str]) -> tuple[str, list[Page] | str]:
+    """Worker: parse one PDF, returning pages or an error message (exceptions do not cross processes well)."""
+    path, document = args
+    try:
+        return document, read_pdf(Path(path), document)
+    except ParseError as exc:
+        return document, exc.reason
+    except Exception as exc:  # a pypdf bug on a hostile file must not kill the job
+        return document, f"unexpected error while reading: {type(exc).__name__}: {exc}"
+
+
+class Ingestor:
+    """Runs one ingestion over the manifest's documents."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        manifest: Manifest,
+        catalog: Catalog,
+        store: VectorStore,
+        embedder: Embedder,
+        progress: bool = True,
+        echo: Callable[[str], None] = lambda _msg: None,
+    ) -> None:
+        self.settings = settings
+        self.manifest = manifest
+        self.catalog = catalog
+        self.store = store
+        self.embedder = embedder
+        self.progress = progress
+        self.echo = echo
+        self.key = _settings_key(settings, embedder)
+
+    # --- the job -------------------------------------------------------------------------------
+    def run(self) -> IngestReport:
+        report = IngestReport()
+        t0 = time.perf_counter()
+        previous = self.catalog.documents()
+        corpus = self.settings.corpus_dir
+
+        wanted = [d for d in self.manifest.documents if d.ingestible]
+        hashes: dict[str, str] = {}
+        with _Timer(report, "check"):
+            for doc in wanted:
+                path = corpus / doc.path
+                if not path.is_file():
+                    report.failed.append(
+                        (doc.path, f"not found in {corpus} - run `eumex corpus fetch` (or set EUMEX_CORPUS_DIR)")
+                    )
+                    continue
+                hashes[doc.id] = sha256_of(path)
+                if doc.sha256 and hashes[doc.id] != doc.sha256:
+                    report.warnings.append(f"{doc.path}: sha256 differs from the manifest (a different version?)")
+
+        pdfs = [d for d in wanted if d.parser == "pdf" and d.id in hashes]
+        changed_pdfs = []
+        for doc in pdfs:
+            fp = _fingerprint([hashes[doc.id]], self.key)
+            if previous.get(doc.id) and previous[doc.id].fingerprint == fp:
+                report.unchanged.append(doc.path)
+            else:
+                changed_pdfs.append((doc, fp))
+        self._ingest_pdfs(changed_pdfs, report)
+
+        cordis = [d for d in wanted if d.parser in CORDIS_PARSERS and d.id in hashes]
+        if cordis:
+            fp = _fingerprint([f"{d.id}:{hashes[d.id]}" for d in cordis], self.key)
+            if all(previous.get(d.id) and previous[d.id].fingerprint == fp for d in cordis):
+                report.unchanged += [d.path for d in cordis]
+            else:
+                self._ingest_cordis(cordis, fp, report)
+
+        # Documents that left the manifest (or became unavailable) leave the index.
+        keep = {d.id for d in wanted}
+        gone = [doc_id for doc_id in previous if doc_id not in keep]
+        if gone:
+            with _Timer(report, "catalog"):
+                self.catalog.remove_documents(gone)
+            report.removed += [previous[g].path for g in gone]
+
+        with _Timer(report, "cleanup"):
+            self._collect_garbage(report)
+        self.catalog.set_meta("embedder", self.embedder.name)
+        report.seconds["total"] = time.perf_counter() - t0
+        return report
+
+    # --- PDFs ----------------------------------------------------------------------------------
+    def _ingest_pdfs(self, changed: list[tuple[Document, str]], report: IngestReport) -> None:
+        if not changed:
+            return
+        jobs = [(str(self.settings.corpus_dir / d.path), d.path) for d, _ in changed]
+        jobs.sort(key=lambda job: -Path(job[0]).stat().st_size)  # longest first keeps both workers busy
+        with _Timer(report, "parse"):
+            if len(jobs) > 1:
+                with ProcessPoolExecutor(max_workers=2) as pool:
+                    parsed = dict(pool.map(_parse_one, jobs))
+            else:
+                parsed = dict(map(_parse_one, jobs))
+        for doc, fp in changed:
+            result = parsed[doc.path]
+            if isinstance(result, str):
+                report.failed.append((doc.path, result + self._kept_note(doc)))
+                continue
+            with _Timer(report, "chunk"):
+                chunks = chunk_pages(result, doc, self.settings.chunk_chars, self.settings.chunk_overlap)
+            state = DocumentState(doc.id, doc.path, fp, len(result), len(chunks), 0, "")
+            self._commit([state], chunks, result, report, label=doc.path)
+            report.pages += len(result)
+
+    def _kept_note(self, doc: Document) -> str:
+        return " (the previously indexed version is kept)" if doc.id in self.catalog.documents() else ""
+
+    # --- CORDIS --------------------------------------------------------------------------------
+    def _ingest_cordis(self, docs: list[Document], fp: str, report: IngestReport) -> None:
+        tables: dict[str, list[tuple[Document, parse_cordis.Table]]] = defaultdict(list)
+        with _Timer(report, "parse"):
+            for doc in docs:
+                try:
+                    tables[doc.parser].append(
+                        (doc, parse_cordis.read_table(self.settings.corpus_dir / doc.path, doc.path))
+                    )
+                except ParseError as exc:
+                    report.failed.append((doc.path, exc.reason + self._kept_note(doc)))
+            projects, participations = [], []
+            topics: dict[str, tuple[str, str]] = {}
+            action_types: dict[str, str] = {}
+            ok: list[tuple[Document, int]] = []
+            topic_recs: list[Record] = []
+            readers: dict[str, Callable[[parse_cordis.Table], object]] = {
+                "cordis-projects": parse_cordis.read_projects,
+                "cordis-participations": parse_cordis.read_participations,
+                "cordis-topics": parse_cordis.read_topics,
+                "cordis-action-types": parse_cordis.read_action_types,
+            }
+            for parser, items in tables.items():
+                for doc, table in items:
+                    try:
+                        value = readers[parser](table)
+                    except ParseError as exc:
+                        report.failed.append((doc.path, exc.reason + self._kept_note(doc)))
+                        continue
+                    if parser == "cordis-projects":
+                        projects += value  # type: ignore[operator]
+                    elif parser == "cordis-participations":
+                        participations += value  # type: ignore[operator]
+                    elif parser == "cordis-topics":
+                        topics.update(value)  # type: ignore[arg-type]
+                        topic_recs += parse_cordis.topic_records(table)
+                    else:
+                        action_types.update(value)  # type: ignore[arg-type]
+                    ok.append((doc, len(table.rows)))
+            records = list(parse_cordis.cordis_records(projects, participations, topics, action_types))
+        by_doc: dict[str, list[Record]] = defaultdict(list)
+        for rec in records:
+            by_doc[rec.document].append(rec)
+        chunks: list[Chunk] = []
+        states = []
+        with _Timer(report, "chunk"):
+            for doc, n_rows in ok:
+                if doc.parser == "cordis-topics":
+                    doc_chunks = chunk_records([r for r in topic_recs if r.document == doc.path], doc, TOPICS)
+                else:
+                    doc_chunks = chunk_records(by_doc.get(doc.path, []), doc, PROJECTS)
+                chunks += doc_chunks
+                states.append(DocumentState(doc.id, doc.path, fp, 0, len(doc_chunks), n_rows, ""))
+        if any(doc.path in {p for p, _ in report.failed} for doc in docs):
+            # A broken CORDIS file: keep what was indexed for it, refresh the rest.
+            failed_ids = {d.id for d in docs if d.path in {p for p, _ in report.failed}}
+            states = [s for s in states if s.doc_id not in failed_ids]
+            chunks = [c for c in chunks if c.doc_id not in failed_ids]
+        self._commit(states, chunks, [], report, label="CORDIS data")
+        report.records += len(records)
+
+    # --- shared steps --------------------------------------------------------------------------
+    def _commit(
+        self, states: list[DocumentState], chunks: list[Chunk], pages: list[Page], report: IngestReport, label: str
+    ) -> None:
+        """Embed what has no vector yet, add it to Chroma, then swap the catalog rows atomically."""
+        try:
+            with _Timer(report, "embed"):
+                missing = self._without_vectors(chunks)
+                report.reused_vectors += sum(c.collection in DENSE_COLLECTIONS for c in chunks) - len(missing)
+                if missing:
+                    vectors = embed_all(
+                        self.embedder,
+                        [embedding_text(c) for c in missing],
+                        batch_size=self.settings.embed_batch_size,
+                        progress=self.progress,
+                        desc=f"embed {label}"[:40],
+                    )
+            if missing:
+                with _Timer(report, "store"):
+                    self.store.add(missing, vectors)
+                report.embedded += len(missing)
+            with _Timer(report, "catalog"):
+                self.catalog.replace_documents(states, chunks, pages)
+        except EumexError as exc:
+            for state in states:
+                report.failed.append((state.path, str(exc)))
+            return
+        report.chunks += len(chunks)
+        report.ingested += [s.path for s in states]
+        self.echo(f"indexed {label}: {len(chunks)} chunks, {len(missing)} embedded")
+
+    def _without_vectors(self, chunks: list[Chunk]) -> list[Chunk]:
+        """Chunks whose id has no vector yet: new content, or left over from an interrupted run."""
+        have: set[str] = set()
+        for coll in DENSE_COLLECTIONS:
+            ids = [c.id for c in chunks if c.collection == coll]
+            if ids:
+                have |= self.store.existing_ids(coll, ids)
+        return [c for c in chunks if c.collection in DENSE_COLLECTIONS and c.id not in have]
+
+    def _collect_garbage(self, report: IngestReport) -> None:
+        """Delete vectors that no catalog row refers to (replaced, removed, or from a crashed run)."""
+        live = self.catalog.chunk_ids()
+        for coll in DENSE_COLLECTIONS:
+            orphans = self.store.all_ids(coll) - live
+            if orphans:
+                self.store.delete(coll, orphans)
+                report.deleted_vectors += len(orphans)

@@ -1,0 +1,346 @@
+"""CORDIS data files -> one :class:`Record` per project.
+
+Reads the H2020 project list (xlsx), the participation files (``,`` or ``;`` separated, UTF-8
+or Latin-1), the topic and type-of-action reference lists, and joins them: a project record
+names its acronym, title, topic code and title, type of action, EU contribution and, where the
+participation files have them, its participants. Every record has a locator (project id, file,
+row) instead of a page.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.errors import ParseError
+from assistant.models import Record
+
+log = logging.getLogger(__name__)
+
+MAX_LISTED_PARTICIPANTS = 40
+
+
+@dataclass
+class Table:
+    """A parsed table: header and rows (each row a dict), with 1-based spreadsheet row numbers."""
+
+    name: str
+    header: list[str]
+    rows: list[dict[str, str]]
+    first_row: int = 2  # row number of rows[0] in the file (header is row 1)
+
+
+def _decode(raw: bytes) -> str:
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes any bytes")  # pragma: no cover
+
+
+def read_table(path: Path, document: str) -> Table:
+    """Read an xlsx sheet or a delimited text file into a Table; ParseError when unreadable."""
+    if not path.is_file():
+        raise ParseError(document, f"file not found at {path}")
+    if path.stat().st_size == 0:
+        raise ParseError(document, "the file is empty (0 bytes)")
+    if path.suffix.lower() in {".xlsx", ".xlsm", ".xls", ".ods"}:
+        return _read_sheet(path, document)
+    text = _decode(path.read_bytes())
+    first = text.split("\n", 1)[0]
+    delimiter = max(";,\t", key=first.count)
+    if first.count(delimiter) == 0:
+        raise ParseError(document, "no delimiter (`,`, `;` or tab) in the header line - not a table?")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = [h.strip() for h in next(reader)]
+        rows = [dict(zip(header, (v.strip() for v in row), strict=False)) for row in reader if any(row)]
+    except csv.Error as exc:
+        raise ParseError(document, f"malformed delimited text: {exc}") from exc
+    return Table(document, header, rows)
+
+
+def _read_sheet(path: Path, document: str) -> Table:
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        sheet = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except (CalamineError, OSError, ValueError, IndexError) as exc:
+        raise ParseError(document, f"unreadable spreadsheet: {exc}") from exc
+    if not sheet:
+        raise ParseError(document, "the spreadsheet has no rows")
+    header = [str(h).strip() for h in sheet[0]]
+
+    def cell(v: object) -> str:
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return "" if v is None else str(v).strip()
+
+    rows = [dict(zip(header, (cell(v) for v in row), strict=False)) for row in sheet[1:]]
+    return Table(document, header, rows)
+
+
+def _require(table: Table, columns: set[str]) -> None:
+    missing = columns - set(table.header)
+    if missing:
+        raise ParseError(table.name, f"missing columns {sorted(missing)}; found {table.header[:12]}")
+
+
+def _num(value: str) -> float | None:
+    try:
+        return float(value) if value not in {"", "NA", "."} else None
+    except ValueError:
+        return None
+
+
+def euro(value: float | None) -> str:
+    return f"EUR {value:,.0f}" if value is not None else "not given"
+
+
+@dataclass
+class Participation:
+    project_id: str
+    organisation: str
+    short_name: str
+    country_code: str
+    country: str
+    role: str
+    activity_type: str
+    contribution: float | None
+    document: str
+    row: int
+    acronym: str = ""
+    title: str = ""
+    topic_code: str = ""
+    topic_title: str = ""
+    framework: str = ""
+    funding_scheme: str = ""
+    start_date: str = ""
+    end_date: str = ""
+    url: str = ""
+
+
+def read_participations(table: Table) -> list[Participation]:
+    """Participation rows of either schema (CORDIS+ merge, or Horizon Dashboard export)."""
+    _require(table, {"project_id", "legal_name", "country_code", "partner_role"})
+    out = []
+    for i, r in enumerate(table.rows):
+        contribution = _num(r.get("ec_contribution") or r.get("eu_contribution", ""))
+        out.append(
+            Participation(
+                project_id=r["project_id"],
+                organisation=r["legal_name"],
+                short_name=r.get("legal_short_name", "") if r.get("legal_short_name") != "NA" else "",
+                country_code=r["country_code"],
+                country=r.get("country", ""),
+                role=r["partner_role"].capitalize(),
+                activity_type=r.get("legal_entity_type", ""),
+                contribution=contribution,
+                document=table.name,
+                row=table.first_row + i,
+                acronym=r.get("project_acronym", ""),
+                title=r.get("project_title", ""),
+                topic_code=r.get("topic_code", ""),
+                topic_title=r.get("topic_description") or r.get("topic_descr", ""),
+                framework=r.get("framework_programme", "") if r.get("framework_programme") != "NA" else "",
+                funding_scheme=r.get("funding_scheme") or r.get("simplified_type_of_action", ""),
+                start_date=r.get("start_date") or r.get("project_start_date", ""),
+                end_date=r.get("end_date") or r.get("project_end_date", ""),
+                url=r.get("cordis_link", ""),
+            )
+        )
+    return out
+
+
+def read_topics(table: Table) -> dict[str, tuple[str, str]]:
+    """Topic code -> (title, programme division)."""
+    _require(table, {"CD_TOPIC", "LB_TOPIC_DESC"})
+    return {r["CD_TOPIC"]: (r["LB_TOPIC_DESC"], r.get("LB_DIVISION_DESC", "")) for r in table.rows}
+
+
+def topic_records(table: Table) -> list[Record]:
+    """One record per call topic: code, title and the part of the programme it belongs to."""
+    _require(table, {"CD_TOPIC", "LB_TOPIC_DESC"})
+    out = []
+    for i, r in enumerate(table.rows):
+        code, title, division = r["CD_TOPIC"], r["LB_TOPIC_DESC"], r.get("LB_DIVISION_DESC", "")
+        if not code:
+            continue
+        text = f"{title} | Programme part: {division}" if division else title
+        out.append(
+            Record(
+                document=table.name,
+                locator=f"topic {code} ({Path(table.name).name}, row {table.first_row + i})",
+                key=code,
+                text=f"{text}\nH2020 call topic {code}: {title}.",
+                fields={"topic_code": code, "topic_title": title, "division": division, "heading": code},
+            )
+        )
+    return out
+
+
+def read_action_types(table: Table) -> dict[str, str]:
+    """Type-of-action code -> label (e.g. RIA -> Research and Innovation action)."""
+    _require(table, {"CD_ACTION_TYPE", "LB_ACTION_TYPE"})
+    return {r["CD_ACTION_TYPE"]: r["LB_ACTION_TYPE"] for r in table.rows}
+
+
+@dataclass
+class Project:
+    project_id: str
+    acronym: str
+    title: str
+    topic_code: str
+    topic_title: str
+    division: str
+    action_type: str
+    contribution: float | None
+    n_participations: str
+    framework: str
+    url: str
+    document: str
+    rows: list[int] = field(default_factory=list)
+    start_date: str = ""
+    end_date: str = ""
+    participants: list[Participation] = field(default_factory=list)
+
+
+def read_projects(table: Table) -> list[Project]:
+    """Projects of the Horizon Dashboard export (one row each)."""
+    _require(table, {"Project Nbr", "Project Acronym", "Project Title"})
+    out = []
+    for i, r in enumerate(table.rows):
+        pid = r["Project Nbr"]
+        if not pid:
+            continue
+        out.append(
+            Project(
+                project_id=pid,
+                acronym=r["Project Acronym"],
+                title=r["Project Title"],
+                topic_code=r.get("Topic Code", ""),
+                topic_title=r.get("Topic description", ""),
+                division=r.get("Thema", ""),
+                action_type=r.get("ToA", ""),
+                contribution=_num(r.get("H2020 EU Contribution (EUR)", "")),
+                n_participations=r.get("H2020 Participations", ""),
+                framework="H2020",
+                url=r.get("CORDIS link", "").replace("http://", "https://"),
+                document=table.name,
+                rows=[table.first_row + i],
+            )
+        )
+    return out
+
+
+def join_projects(
+    projects: list[Project],
+    participations: list[Participation],
+    topics: dict[str, tuple[str, str]],
+    action_types: dict[str, str],
+) -> list[Project]:
+    """Attach participants to projects; projects only known from participation files are added."""
+    by_id = {p.project_id: p for p in projects}
+    grouped: dict[str, list[Participation]] = defaultdict(list)
+    for part in participations:
+        grouped[part.project_id].append(part)
+    for pid, parts in grouped.items():
+        project = by_id.get(pid)
+        if project is None:
+            first = parts[0]
+            topic_title, division = topics.get(first.topic_code, (first.topic_title, ""))
+            project = Project(
+                project_id=pid,
+                acronym=first.acronym,
+                title=first.title,
+                topic_code=first.topic_code,
+                topic_title=first.topic_title or topic_title,
+                division=division,
+                action_type=action_types.get(first.funding_scheme, first.funding_scheme),
+                contribution=None,
+                n_participations=str(len({p.organisation for p in parts})),
+                framework=first.framework or "H2020",
+                url=first.url or (f"https://cordis.europa.eu/project/id/{pid}" if pid.isdigit() else ""),
+                document=first.document,
+                rows=[p.row for p in parts],
+                start_date=first.start_date,
+                end_date=first.end_date,
+            )
+            by_id[pid] = project
+            projects.append(project)
+        seen = {(p.organisation, p.role) for p in project.participants}
+        for part in parts:
+            if (part.organisation, part.role) not in seen:
+                project.participants.append(part)
+                seen.add((part.organisation, part.role))
+    for project in projects:
+        if project.topic_code in topics and not project.topic_title:
+            project.topic_title = topics[project.topic_code][0]
+        if project.topic_code in topics and not project.division:
+            project.division = topics[project.topic_code][1]
+    return projects
+
+
+def project_record(project: Project) -> Record:
+    """The project as one focused text; its first line is what gets embedded."""
+    first = f"{project.acronym} — {project.title}" if project.title else project.acronym
+    if project.topic_title and project.topic_title != project.topic_code:
+        first += f" | Topic: {project.topic_title}"
+    lines = [
+        first,
+        f"{project.framework} project {project.project_id}. Topic code: {project.topic_code or 'not given'}."
+        + (f" Programme part: {project.division}." if project.division else "")
+        + (f" Type of action: {project.action_type}." if project.action_type else "")
+        + (f" EU contribution: {euro(project.contribution)}." if project.contribution is not None else "")
+        + (f" Participations: {project.n_participations}." if project.n_participations else ""),
+    ]
+    if project.participants:
+        shown = sorted(project.participants, key=lambda p: (p.role != "Coordinator", p.organisation))
+        names = [
+            f"{p.organisation} ({p.country or p.country_code}, {p.role.lower()}"
+            + (f", {euro(p.contribution)}" if p.contribution else "")
+            + ")"
+            for p in shown[:MAX_LISTED_PARTICIPANTS]
+        ]
+        more = len(shown) - MAX_LISTED_PARTICIPANTS
+        lines.append("Participants: " + "; ".join(names) + (f"; and {more} more." if more > 0 else "."))
+    rows = project.rows
+    row_text = f"row {rows[0]}" if len(rows) == 1 else f"rows {min(rows)}-{max(rows)}"
+    locator = f"project {project.project_id} ({Path(project.document).name}, {row_text})"
+    return Record(
+        document=project.document,
+        locator=locator,
+        key=project.project_id,
+        text="\n".join(lines),
+        fields={
+            "project_id": project.project_id,
+            "acronym": project.acronym,
+            "title": project.title,
+            "topic_code": project.topic_code,
+            "topic_title": project.topic_title,
+            "action_type": project.action_type,
+            "eu_contribution": project.contribution,
+            "framework": project.framework,
+            "url": project.url,
+            "participants": len(project.participants),
+            "heading": f"{project.acronym} ({project.topic_code})" if project.topic_code else project.acronym,
+        },
+    )
+
+
+def cordis_records(
+    projects: list[Project],
+    participations: list[Participation],
+    topics: dict[str, tuple[str, str]],
+    action_types: dict[str, str],
+) -> Iterator[Record]:
+    """Join everything and yield one record per project."""
+    for project in join_projects(projects, participations, topics, action_types):
+        yield project_record(project)
