@@ -3,6 +3,7 @@
     eumex corpus status | corpus fetch     what the corpus holds; fill it from a mirror or the web
     eumex ingest                           build or update the index (incremental, crash-safe)
     eumex stats                            describe the index
+    eumex search "QUERY"                   the passages hybrid retrieval finds
 
 Results go to stdout, logs and progress bars to stderr. Every error a person can fix is
 printed as one line that says how, with a non-zero exit code.
@@ -212,6 +213,59 @@ def stats(settings: Settings, as_json: bool) -> None:
         click.echo(f"  {d['path']:<80} pages {d['pages']:>4}  chunks {d['chunks']:>6}  rows {d['records']:>6}")
     if counts["chunks"] == 0:
         click.echo("The index is empty - run `eumex ingest`.")
+
+
+def _questions(batch: str | None, text: str | None) -> list[str]:
+    """One question from the argument, or one per line of --batch FILE ('-' for stdin)."""
+    if batch is None:
+        if not text:
+            raise click.UsageError("Give a QUERY, or --batch FILE with one per line.")
+        return [text]
+    stream = sys.stdin if batch == "-" else open(batch, encoding="utf-8")  # noqa: SIM115
+    with stream:
+        return [line.strip() for line in stream if line.strip()]
+
+
+@cli.command()
+@click.argument("query", required=False)
+@click.option("-k", "k", default=8, show_default=True, type=click.IntRange(1, 100), help="Results to return.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per query with --batch).")
+@click.option("--batch", type=str, default=None, help="File with one query per line ('-' for stdin).")
+@click.option("--collection", type=click.Choice(["documents", "topics", "projects"]), multiple=True,
+              help="Where to search (default: documents).")
+@click.pass_obj
+@friendly
+def search(settings: Settings, query: str | None, k: int, as_json: bool, batch: str | None,
+           collection: tuple[str, ...]) -> None:
+    """Show the passages the assistant would read for QUERY (hybrid retrieval)."""
+    from assistant.pipeline import build_index, build_retriever
+
+    retriever = build_retriever(build_index(settings))
+    for q in _questions(batch, query):
+        hits = retriever.search(q, k=k, collections=collection or ("documents",))
+        results = [
+            {
+                "rank": rank,
+                "document": h.chunk.document,
+                "page": h.chunk.page_start,
+                "locator": h.chunk.locator,
+                "chunk_id": h.chunk.id,
+                "heading": h.chunk.heading,
+                "text": h.chunk.text,
+                "score": round(h.score, 6),
+                "sources": list(h.sources),
+            }
+            for rank, h in enumerate(hits, start=1)
+        ]
+        if as_json or batch is not None:
+            click.echo(json.dumps({"query": q, "results": results}, ensure_ascii=False))
+            continue
+        click.echo(f"Results for: {q}")
+        for r in results:
+            where = f"p. {r['page']}" if r["page"] else r["locator"]
+            snippet = " ".join(str(r["text"]).split())[:220]
+            click.echo(f"{r['rank']:>2}. {r['document']} ({where}) [{'+'.join(r['sources'])}]")
+            click.echo(f"    {snippet}")
 
 
 def main() -> None:

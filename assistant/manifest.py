@@ -51,9 +51,9 @@ class Document:
     kind: str
     language: str
     period: str
-    url: str | None
     parser: str
     present: bool = True
+    url: str | None = None
     short_title: str = ""
     sha256: str | None = None
     size_bytes: int | None = None

@@ -85,6 +85,7 @@ class Hit:
     chunk: Chunk
     score: float
     sources: tuple[str, ...] = ()  # "dense", "keyword", "exact"
+    similarity: float | None = None  # cosine similarity to the query, when the dense search found it
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from assistant.catalog import Catalog
 from assistant.config import Settings
 from assistant.embed import Embedder, make_embedder
 from assistant.manifest import Manifest, load_manifest
+from assistant.retrieve import Retriever
 from assistant.store import VectorStore, connect
 
 # Belt and braces: no library may reach a model hub or send telemetry from here.
@@ -48,3 +49,8 @@ class Index:
 def build_index(settings: Settings) -> Index:
     """Open the index described by the settings (nothing is loaded until first used)."""
     return Index(settings)
+
+
+def build_retriever(index: Index) -> Retriever:
+    """The hybrid retriever over an opened index."""
+    return Retriever(index.catalog, index.store, index.embedder)

@@ -45,7 +45,18 @@ class ChromaEmbedding(EmbeddingFunction):  # type: ignore[type-arg]
 
     @staticmethod
     def build_from_config(config):  # type: ignore[no-untyped-def]
-        raise StoreError("EUMEX collections are opened through VectorStore with an explicit embedder")
+        """Chroma rebuilds functions from stored config; ours needs the live embedder, so this one refuses to embed."""
+        return ChromaEmbedding(_Detached(str(config.get("embedder", "unknown"))))
+
+
+class _Detached:
+    """Stand-in for an embedder Chroma restored from config; we always pass vectors ourselves."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        raise StoreError(f"Collection embedder '{self.name}' is not loaded here - open it through VectorStore")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,368 @@
+"""The ingestion job end to end: real corpus, real parser and embedder, real Chroma (embedded and server)."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.catalog import Catalog
+from assistant.config import Settings
+from assistant.embed import make_embedder
+from assistant.models import DENSE_COLLECTIONS, DOCUMENTS, PROJECTS, TOPICS
+from assistant.pipeline import build_index
+from ingestion.ingest import Ingestor
+from tests.support import EUMEX, chroma_server, cli_env, generated_document, local_copy, run_cli, write_manifest
+
+SMALL_DOCS = ("h2020-evaluation-form-ria", "h2020-gap-annex1-instructions", "h2020-avoid-cost-claim-errors")
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _consistent(settings: Settings) -> dict[str, int]:
+    """Assert that Chroma holds exactly the dense chunks of the catalog; return the counts."""
+    index = build_index(settings)
+    catalog_ids = index.catalog.chunk_ids()
+    counts = {}
+    for coll in DENSE_COLLECTIONS:
+        vector_ids = index.store.all_ids(coll)
+        expected = {
+            r[0] for r in index.catalog.db.execute("SELECT id FROM chunks WHERE collection = ?", (coll,))
+        }
+        assert vector_ids == expected, f"{coll}: {len(vector_ids ^ expected)} ids differ between Chroma and catalog"
+        counts[coll] = len(expected)
+    assert index.catalog.integrity() == "ok"
+    counts["all"] = len(catalog_ids)
+    return counts
+
+
+def _ingest(settings: Settings) -> object:
+    index = build_index(settings)
+    return Ingestor(settings, index.manifest, index.catalog, index.store, index.embedder, progress=False).run()
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path, corpus_dir: Path, manifest) -> tuple[Path, list]:  # type: ignore[no-untyped-def]
+    corpus = tmp_path / "corpus"
+    docs = [local_copy(manifest.get(d), corpus_dir, corpus) for d in SMALL_DOCS]
+    return corpus, docs
+
+
+def _settings(tmp_path: Path, corpus: Path, docs: list, **kw: object) -> Settings:
+    manifest = write_manifest(tmp_path / "manifest.toml", docs)
+    return Settings(corpus_dir=corpus, data_dir=tmp_path / "data", manifest=manifest, **kw)  # type: ignore[arg-type]
+
+
+# --- the whole real corpus, embedded Chroma, through the CLI -------------------------------------------
+@pytest.fixture(scope="module")
+def full_index(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> tuple[dict[str, str], str]:
+    data = tmp_path_factory.mktemp("full-index")
+    env = cli_env(corpus_dir, data)
+    result = run_cli(["ingest", "--quiet"], env)
+    assert result.returncode == 0, result.stderr + result.stdout
+    return env, result.stdout
+
+
+def test_full_corpus_is_indexed_and_consistent(full_index, corpus_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    env, summary = full_index
+    assert "14 indexed" in summary and "0 failed" in summary
+    stats = json.loads(run_cli(["stats", "--json"], env).stdout)
+    assert stats["consistent"] is True
+    assert stats["catalog"]["pages"] == 87 + 183 + 215 + 28 + 4 + 4 + 6 + 52
+    assert stats["catalog"]["chunks_projects"] >= 35381  # every H2020 project has a record
+    assert stats["catalog"]["chunks_topics"] == 3112
+    assert stats["vectors"] == {DOCUMENTS: stats["catalog"]["chunks_documents"], TOPICS: 3112}
+
+
+@pytest.mark.parametrize(
+    ("document", "page", "text"),
+    [
+        ("h2020_rules/h2020-evaluation-form-ria-einfra.pdf", 3, "The threshold for individual criteria is 3"),
+        ("h2020_work_programmes/h2020-wp1820-food_en.pdf", 90, "SFS-33-2018 Due to the specific challenge"),
+        ("h2020_work_programmes/h2020-wp1820-food_en.pdf", 90, "proposals shall include at least eight participants from Africa"),
+        (
+            "mexico_programmes/LGMHCTI_ley-general-humanidades-ciencias-tecnologias-innovacion_2023.pdf",
+            31,
+            "Artículo 62. El Consejo Nacional de Humanidades, Ciencias y Tecnologías es un organismo público",
+        ),
+    ],
+)
+def test_known_text_is_on_its_page(full_index, document: str, page: int, text: str) -> None:  # type: ignore[no-untyped-def]
+    env, _ = full_index
+    catalog = Catalog(Path(env["EUMEX_DATA_DIR"]) / "catalog.sqlite3")
+    rows = catalog.db.execute(
+        "SELECT page_start, page_end, text FROM chunks WHERE document = ? AND page_start <= ? AND page_end >= ?",
+        (document, page, page),
+    ).fetchall()
+    assert any(_norm(text) in _norm(t) for _, _, t in rows), f"'{text}' not in any chunk of page {page}"
+    # and it is on no other page of the document
+    others = catalog.db.execute(
+        "SELECT DISTINCT page_start FROM chunks WHERE document = ? AND instr(text, ?) > 0", (document, text[:40])
+    ).fetchall()
+    assert {p for (p,) in others} <= {page, page - 1}
+
+
+def test_keyword_index_finds_identifiers(full_index) -> None:  # type: ignore[no-untyped-def]
+    env, _ = full_index
+    catalog = Catalog(Path(env["EUMEX_DATA_DIR"]) / "catalog.sqlite3")
+    hits = catalog.keyword_search("LC-SFS-34-2019", k=5, collection=DOCUMENTS)
+    assert hits and any("LC-SFS-34-2019" in c.text for c, _ in hits)
+    exact = catalog.find_exact("BELLA-S1", collection=PROJECTS)
+    assert any("731505" in (c.locator or "") for c in exact)
+
+
+def test_dense_search_is_cross_lingual(full_index) -> None:  # type: ignore[no-untyped-def]
+    """A Spanish question finds the English topic on geothermal energy with Mexico."""
+    env, _ = full_index
+    settings = Settings(corpus_dir=Path(env["EUMEX_CORPUS_DIR"]), data_dir=Path(env["EUMEX_DATA_DIR"]))
+    index = build_index(settings)
+    vector = index.embedder.embed(["cooperación internacional con México en energía geotérmica"])[0]
+    hits = index.store.query(TOPICS, vector, k=5)
+    found = index.catalog.chunks_by_id([h.id for h in hits])
+    assert any("geothermal" in c.text and "Mexico" in c.text for c in found.values())
+
+
+def test_unchanged_rerun_does_no_embedding_work(full_index) -> None:  # type: ignore[no-untyped-def]
+    env, _ = full_index
+    result = run_cli(["ingest", "--quiet"], env)
+    assert result.returncode == 0, result.stderr
+    assert "0 indexed, 14 unchanged" in result.stdout
+    assert re.search(r"embedded: 0\b", result.stdout)
+
+
+# --- incremental behaviour on a small corpus -------------------------------------------------------------
+def test_changed_and_removed_documents(tmp_path: Path, small_corpus, make_pdf) -> None:  # type: ignore[no-untyped-def]
+    corpus, docs = small_corpus
+    extra_path = make_pdf(
+        ["EUMEX test guidance. Mexican entities may participate in collaborative projects.",
+         "Second page of the first version about eligibility of Mexico."]
+    )
+    target = corpus / "extra" / "guide.pdf"
+    target.parent.mkdir()
+    target.write_bytes(extra_path.read_bytes())
+    extra = generated_document("extra-guide", "extra/guide.pdf", corpus)
+    settings = _settings(tmp_path, corpus, [*docs, extra])
+    first = _ingest(settings)
+    assert first.ok and len(first.ingested) == 4
+    before = _consistent(settings)
+    old_ids = Catalog(settings.catalog_path).chunk_ids("extra-guide")
+
+    # change the document: its chunks are replaced, nothing stale or duplicated remains
+    target.write_bytes(make_pdf(["EUMEX test guidance, second version. Funding for Mexico is decided per topic."]).read_bytes())
+    second = _ingest(settings)
+    assert second.ingested == ["extra/guide.pdf"] and sorted(second.unchanged) == sorted(d.path for d in docs)
+    new_ids = Catalog(settings.catalog_path).chunk_ids("extra-guide")
+    assert new_ids and not (new_ids & old_ids)
+    assert second.deleted_vectors == len(old_ids - new_ids)
+    catalog = Catalog(settings.catalog_path)
+    assert not catalog.find_exact("first version")
+    assert catalog.find_exact("second version")
+    assert _consistent(settings)["all"] == before["all"] - len(old_ids) + len(new_ids)
+
+    # remove it from the manifest: its chunks and vectors go away
+    settings = _settings(tmp_path, corpus, docs)
+    third = _ingest(settings)
+    assert third.removed == ["extra/guide.pdf"]
+    assert not Catalog(settings.catalog_path).chunk_ids("extra-guide")
+    assert _consistent(settings)["all"] == before["all"] - len(old_ids)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.pdf", b"", "empty"),
+        ("notapdf.pdf", b"<html>this is a web page, not a PDF</html>", "not a PDF"),
+        ("truncated.pdf", None, "unreadable"),
+        ("encrypted.pdf", "encrypted", "encrypted"),
+    ],
+)
+def test_bad_file_is_reported_and_others_are_ingested(  # type: ignore[no-untyped-def]
+    tmp_path: Path, small_corpus, make_pdf, name: str, content: bytes | str | None, reason: str
+) -> None:
+    corpus, docs = small_corpus
+    bad = corpus / "bad" / name
+    bad.parent.mkdir()
+    if content is None:
+        whole = make_pdf(["A page of text " * 40] * 6).read_bytes()
+        bad.write_bytes(whole[: len(whole) // 3])
+    elif content == "encrypted":
+        from pypdf import PdfReader, PdfWriter
+
+        writer = PdfWriter()
+        for page in PdfReader(make_pdf(["secret text"])).pages:
+            writer.add_page(page)
+        writer.encrypt(user_password="s3cret", owner_password="owner")
+        with bad.open("wb") as fh:
+            writer.write(fh)
+    else:
+        bad.write_bytes(content)  # type: ignore[arg-type]
+    settings = _settings(tmp_path, corpus, [*docs, generated_document("bad", f"bad/{name}", corpus)])
+    env = cli_env(corpus, settings.data_dir, settings.manifest)
+    result = run_cli(["ingest", "--quiet"], env)
+    assert result.returncode == 1
+    assert f"FAILED bad/{name}" in result.stdout and reason.lower() in result.stdout.lower()
+    assert "3 indexed" in result.stdout
+    assert _consistent(settings)["all"] > 0
+
+
+def test_bad_spreadsheet_is_reported(tmp_path: Path, corpus_dir: Path, manifest) -> None:  # type: ignore[no-untyped-def]
+    corpus = tmp_path / "corpus"
+    topics = local_copy(manifest.get("h2020-topics"), corpus_dir, corpus)
+    broken = corpus / "cordis" / "projects.xlsx"
+    broken.write_bytes(b"PK\x03\x04 this is not really a zip archive" * 10)
+    projects = generated_document("projects", "cordis/projects.xlsx", corpus, parser="cordis-projects", kind="dataset")
+    settings = _settings(tmp_path, corpus, [topics, projects])
+    report = _ingest(settings)
+    assert [p for p, _ in report.failed] == ["cordis/projects.xlsx"]
+    assert "spreadsheet" in report.failed[0][1]
+    assert "cordis/h2020-topics_dataesr.txt" in report.ingested
+    assert _consistent(settings)[TOPICS] == 3112
+
+
+def test_missing_file_says_how_to_fix(tmp_path: Path, small_corpus) -> None:  # type: ignore[no-untyped-def]
+    corpus, docs = small_corpus
+    (corpus / docs[0].path).unlink()
+    report = _ingest(_settings(tmp_path, corpus, docs))
+    assert report.failed and "eumex corpus fetch" in report.failed[0][1]
+    assert len(report.ingested) == 2
+
+
+def test_kill_during_ingestion_keeps_previous_index(tmp_path: Path, corpus_dir: Path, manifest, small_corpus) -> None:  # type: ignore[no-untyped-def]
+    corpus, docs = small_corpus
+    settings = _settings(tmp_path, corpus, docs)
+    assert _ingest(settings).ok
+    before = _consistent(settings)
+    probe = Catalog(settings.catalog_path).keyword_search("threshold individual criteria", k=3)
+    assert probe
+
+    # Add two long documents and kill -9 the ingestion while it embeds the second one.
+    big = [local_copy(manifest.get(d), corpus_dir, corpus) for d in ("mx-lgmhcti-2023", "h2020-wp1415-food")]
+    settings = _settings(tmp_path, corpus, [*docs, *big])
+    env = cli_env(corpus, settings.data_dir, settings.manifest, EUMEX_LOG_LEVEL="INFO")
+    proc = subprocess.Popen([*EUMEX, "ingest", "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("indexed ") or time.monotonic() > deadline:
+            break
+    time.sleep(1.0)  # well inside embedding the next document (several seconds of work)
+    assert proc.poll() is None, "ingestion finished before it could be interrupted"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    # The index is fully usable: consistent, searchable, at least what it had before.
+    during = _consistent(settings)
+    assert during["all"] >= before["all"]
+    assert Catalog(settings.catalog_path).keyword_search("threshold individual criteria", k=3)
+    index = build_index(settings)
+    hits = index.store.query(DOCUMENTS, index.embedder.embed(["evaluation thresholds"])[0], k=5)
+    assert set(index.catalog.chunks_by_id([h.id for h in hits])), "dense hits must resolve in the catalog"
+
+    # The next run completes and reuses the vectors the interrupted run had already stored.
+    rerun = run_cli(["ingest", "--quiet"], env)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    after = _consistent(settings)
+    assert after["all"] > before["all"]
+    assert len(Catalog(settings.catalog_path).documents()) == 5
+
+
+def test_changing_the_embedder_builds_a_separate_index(tmp_path: Path, small_corpus) -> None:  # type: ignore[no-untyped-def]
+    corpus, docs = small_corpus
+    settings = _settings(tmp_path, corpus, docs)
+    assert _ingest(settings).ok
+    name = make_embedder(settings).name
+    assert build_index(settings).store.collection_name(DOCUMENTS).endswith(name)
+
+
+# --- Chroma server mode -----------------------------------------------------------------------------------
+@pytest.mark.server
+def test_same_code_path_against_chroma_server(tmp_path: Path, small_corpus, manifest, corpus_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    corpus, docs = small_corpus
+    docs = [*docs, local_copy(manifest.get("mx-lgmhcti-2023"), corpus_dir, corpus)]
+    manifest_path = write_manifest(tmp_path / "manifest.toml", docs)
+    with chroma_server(tmp_path / "chroma-server") as (host, port):
+        env = cli_env(corpus, tmp_path / "data", manifest_path, CHROMA_HOST=host, CHROMA_PORT=str(port))
+        first = run_cli(["ingest", "--quiet"], env)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "4 indexed" in first.stdout
+        stats = json.loads(run_cli(["stats", "--json"], env).stdout)
+        assert stats["consistent"] and stats["vector_store"].startswith("chroma server")
+        assert stats["vectors"][DOCUMENTS] == stats["catalog"]["chunks_documents"] > 0
+        # nothing was written to an embedded store
+        assert not (tmp_path / "data" / "chroma").exists()
+        settings = Settings(
+            corpus_dir=corpus, data_dir=tmp_path / "data", manifest=manifest_path, chroma_host=host, chroma_port=port
+        )
+        index = build_index(settings)
+        hits = index.store.query(DOCUMENTS, index.embedder.embed(["El Consejo Nacional de Humanidades, Ciencias y Tecnologías es un organismo público descentralizado"])[0], k=5)
+        pages = {(c.doc_id, c.page_start) for c in index.catalog.chunks_by_id([h.id for h in hits]).values()}
+        assert ("mx-lgmhcti-2023", 31) in pages
+        second = run_cli(["ingest", "--quiet"], env)
+        assert "0 indexed, 4 unchanged" in second.stdout
+
+
+def test_unreachable_chroma_server_is_a_clear_error(tmp_path: Path, small_corpus) -> None:  # type: ignore[no-untyped-def]
+    corpus, docs = small_corpus
+    manifest_path = write_manifest(tmp_path / "manifest.toml", docs)
+    env = cli_env(corpus, tmp_path / "data", manifest_path, CHROMA_HOST="127.0.0.1", CHROMA_PORT="9")
+    result = run_cli(["ingest", "--quiet"], env)
+    assert result.returncode == 1
+    assert "chroma run" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_wrong_config_is_a_clear_error(tmp_path: Path) -> None:
+    env = cli_env(tmp_path, tmp_path / "data", EUMEX_EMBEDDER="nope", EUMEX_CHUNK_CHARS="12")
+    result = run_cli(["stats"], env)
+    assert result.returncode == 2
+    assert "EUMEX_CHUNK_CHARS" in result.stderr and "Traceback" not in result.stderr
+    env = cli_env(tmp_path, tmp_path / "data", EUMEX_EMBEDDER="nope")
+    result = run_cli(["stats"], env)
+    assert "Unknown embedder 'nope'. Available: use, openai" in result.stderr
+
+
+def test_openai_embedder_against_local_server(tmp_path: Path, small_corpus) -> None:  # type: ignore[no-untyped-def]
+    """The OpenAI-compatible backend, against a tiny /v1/embeddings server on 127.0.0.1."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    calls: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            calls.append(len(body["input"]))
+            rng = np.random.default_rng(0)
+            data = [{"index": i, "embedding": rng.normal(size=8).tolist()} for i in range(len(body["input"]))]
+            payload = json.dumps({"data": data, "model": body["model"]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        corpus, docs = small_corpus
+        settings = _settings(
+            tmp_path, corpus, docs, embedder="openai", embed_model="tiny",
+            embed_base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", embed_batch_size=16,
+        )
+        report = _ingest(settings)
+        assert report.ok and report.embedded > 16
+        assert max(calls) <= 16 and sum(calls) == report.embedded
+        assert _consistent(settings)[DOCUMENTS] == report.embedded
+    finally:
+        server.shutdown()
