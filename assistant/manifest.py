@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
+
+from pydantic import TypeAdapter, ValidationError
 
 from assistant.errors import CorpusError
 
@@ -129,19 +132,25 @@ def load_manifest(path: Path) -> Manifest:
     docs: list[Document] = []
     problems: list[str] = []
     known = set(Document.__dataclass_fields__)
-    for i, entry in enumerate(raw.get("document", []), start=1):
+    entries = raw.get("document", [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise CorpusError(f"Manifest {path}: documents must be an array of tables, written [[document]]")
+    adapter = TypeAdapter(Document)
+    for i, entry in enumerate(entries, start=1):
         where = entry.get("id") or f"entry {i}"
         unknown = set(entry) - known
         if unknown:
             problems.append(f"{where}: unknown keys {sorted(unknown)}")
             continue
         try:
-            entry = dict(entry)
-            entry["keywords"] = tuple(k.lower() for k in entry.get("keywords", ()))
-            doc = Document(**entry)
-        except TypeError as exc:
-            problems.append(f"{where}: {exc}")
+            # JSON mode keeps strict types (no "false" for a bool, no string for a list) for TOML values.
+            doc = adapter.validate_json(json.dumps(entry, default=str), strict=True)
+        except ValidationError as exc:
+            for err in exc.errors():
+                field = ".".join(str(x) for x in err["loc"])
+                problems.append(f"{where}: {field}: {err['msg']}")
             continue
+        doc = replace(doc, keywords=tuple(k.lower() for k in doc.keywords))
         if doc.programme not in PROGRAMMES:
             problems.append(f"{where}: programme '{doc.programme}' not in {sorted(PROGRAMMES)}")
         if doc.kind not in KINDS:

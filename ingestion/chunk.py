@@ -139,10 +139,23 @@ def _merge_small(
             p_start, p_end, p_heading, p_text = out[-1]
             short = len(text) < MIN_CHUNK or len(p_text) < MIN_CHUNK
             if short and p_end == start == end and len(p_text) + len(text) <= chunk_chars * 1.5:
-                out[-1] = (p_start, end, p_heading or heading, p_text + "\n" + text)
+                out[-1] = (p_start, end, p_heading or heading, _join_without_overlap(p_text, text))
                 continue
         out.append(piece)
     return out
+
+
+def _join_without_overlap(first: str, second: str) -> str:
+    """Join consecutive pieces; the splitter's overlap must not appear twice in the result."""
+    for k in range(min(len(first), len(second)), 0, -1):
+        if first.endswith(second[:k]) and (k == len(second) or not second[k].isalnum() or second[k - 1] == " "):
+            rest = second[k:]
+            if not rest:
+                return first
+            if rest[0].isspace() or first[-1].isspace():
+                return first + rest
+            return first + ("\n" if second[k - 1] in ".;:" else " ") + rest
+    return first + "\n" + second
 
 
 def chunk_records(records: list[Record], doc: Document, collection: str = PROJECTS) -> list[Chunk]:

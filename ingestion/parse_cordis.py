@@ -32,7 +32,10 @@ class Table:
     name: str
     header: list[str]
     rows: list[dict[str, str]]
-    first_row: int = 2  # row number of rows[0] in the file (header is row 1)
+    line_numbers: list[int] | None = None  # file line/row of each row; default: header is row 1, no gaps
+
+    def row_number(self, i: int) -> int:
+        return self.line_numbers[i] if self.line_numbers else i + 2
 
 
 def _decode(raw: bytes) -> str:
@@ -57,13 +60,17 @@ def read_table(path: Path, document: str) -> Table:
     delimiter = max(";,\t", key=first.count)
     if first.count(delimiter) == 0:
         raise ParseError(document, "no delimiter (`,`, `;` or tab) in the header line - not a table?")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows, lines = [], []
     try:
         header = [h.strip() for h in next(reader)]
-        rows = [dict(zip(header, (v.strip() for v in row), strict=False)) for row in reader if any(row)]
+        for row in reader:
+            if any(row):
+                rows.append(dict(zip(header, (v.strip() for v in row), strict=False)))
+                lines.append(reader.line_num)
     except csv.Error as exc:
-        raise ParseError(document, f"malformed delimited text: {exc}") from exc
-    return Table(document, header, rows)
+        raise ParseError(document, f"malformed delimited text near line {reader.line_num}: {exc}") from exc
+    return Table(document, header, rows, line_numbers=lines)
 
 
 def _read_sheet(path: Path, document: str) -> Table:
@@ -144,7 +151,7 @@ def read_participations(table: Table) -> list[Participation]:
                 activity_type=r.get("legal_entity_type", ""),
                 contribution=contribution,
                 document=table.name,
-                row=table.first_row + i,
+                row=table.row_number(i),
                 acronym=r.get("project_acronym", ""),
                 title=r.get("project_title", ""),
                 topic_code=r.get("topic_code", ""),
@@ -177,7 +184,7 @@ def topic_records(table: Table) -> list[Record]:
         out.append(
             Record(
                 document=table.name,
-                locator=f"topic {code} ({Path(table.name).name}, row {table.first_row + i})",
+                locator=f"topic {code} ({Path(table.name).name}, row {table.row_number(i)})",
                 key=code,
                 text=f"{text}\nH2020 call topic {code}: {title}.",
                 fields={"topic_code": code, "topic_title": title, "division": division, "heading": code},
@@ -234,7 +241,7 @@ def read_projects(table: Table) -> list[Project]:
                 framework="H2020",
                 url=r.get("CORDIS link", "").replace("http://", "https://"),
                 document=table.name,
-                rows=[table.first_row + i],
+                rows=[table.row_number(i)],
             )
         )
     return out
@@ -311,9 +318,23 @@ def project_record(project: Project) -> Record:
         ]
         more = len(shown) - MAX_LISTED_PARTICIPANTS
         lines.append("Participants: " + "; ".join(names) + (f"; and {more} more." if more > 0 else "."))
-    rows = project.rows
-    row_text = f"row {rows[0]}" if len(rows) == 1 else f"rows {min(rows)}-{max(rows)}"
-    locator = f"project {project.project_id} ({Path(project.document).name}, {row_text})"
+    def rows_of(rows: list[int]) -> str:
+        rows = sorted(set(rows))
+        if len(rows) == 1:
+            return f"row {rows[0]}"
+        if rows[-1] - rows[0] == len(rows) - 1:
+            return f"rows {rows[0]}-{rows[-1]}"
+        listed = ", ".join(map(str, rows[:5]))
+        return f"rows {listed}" + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
+
+    locator = f"project {project.project_id} ({Path(project.document).name}, {rows_of(project.rows)}"
+    by_file: dict[str, list[int]] = defaultdict(list)
+    for part in project.participants:
+        if part.document != project.document:
+            by_file[part.document].append(part.row)
+    for file, rows in sorted(by_file.items()):
+        locator += f"; participants: {Path(file).name}, {rows_of(rows)}"
+    locator += ")"
     return Record(
         document=project.document,
         locator=locator,

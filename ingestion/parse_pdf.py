@@ -31,40 +31,45 @@ BULLETS = str.maketrans({"\uf0b7": "•", "\uf0a7": "▪", "\uf0d8": "•", "\uf
 CODE_TOKEN = re.compile(r"[A-Z0-9][A-Za-z0-9]*-$")
 
 
+NUMBERED_FURNITURE = re.compile(r"\d+\s*(?:of|de|/)\s*\d+|\b(?:page|p[áa]gina)\s*\d+", re.IGNORECASE)
+HYPHENATED = re.compile(r"\b[A-Za-zÁÉÍÓÚáéíóúñÑ]+-[a-záéíóúñ]+\b")
+
+
 def _shape(line: str) -> str:
-    """A line with its numbers blanked, so 'Page 90 of 215' and 'Page 91 of 215' look the same."""
-    return re.sub(r"\d+", "#", " ".join(line.split())).lower()
+    """A line's identity across pages: numbers are blanked only in page-number furniture
+    ('Part 9 - Page 90 of 215' ~ 'Part 9 - Page 91 of 215'), other lines must repeat exactly."""
+    line = " ".join(line.split()).lower()
+    return re.sub(r"\d+", "#", line) if NUMBERED_FURNITURE.search(line) else line
 
 
-def _dehyphenate(lines: list[str]) -> list[str]:
-    """Rejoin 'submis-' + 'sion' and keep identifiers such as 'H2020-' + 'EINFRA-2014'."""
+def _dehyphenate(lines: list[str], compounds: set[str]) -> list[str]:
+    """Rejoin 'submis-' + 'sion', keep 'bio-' + 'based' when the document writes 'bio-based' elsewhere,
+    and keep identifiers such as 'H2020-' + 'EINFRA-2014'."""
     out: list[str] = []
     i = 0
     while i < len(lines):
         line = lines[i]
-        while line.endswith("-") and i + 1 < len(lines) and lines[i + 1][:1].strip():
+        if line.endswith("-") and i + 1 < len(lines) and lines[i + 1][:1].strip():
             nxt = lines[i + 1]
             last = line.split()[-1] if line.split() else ""
+            head, _, rest = nxt.partition(" ")
+            joined = None
             if re.search(r"[a-záéíóúñ]-$", line) and nxt[:1].islower():
-                head, _, rest = nxt.partition(" ")
-                line = line[:-1] + head
-                lines[i + 1] = rest
-                if not rest:
+                word = re.sub(r"^\W+|\W+$", "", last[:-1] + "-" + head).lower()
+                joined = line + head if word in compounds else line[:-1] + head
+            elif CODE_TOKEN.search(last) and (nxt[:1].isupper() or nxt[:1].isdigit()):
+                joined = line + head
+            if joined is not None:
+                out.append(joined)
+                if rest:
+                    lines[i + 1] = rest
                     i += 1
-                    continue
-                break
-            if CODE_TOKEN.search(last) and (nxt[:1].isupper() or nxt[:1].isdigit()):
-                head, _, rest = nxt.partition(" ")
-                line = line + head
-                lines[i + 1] = rest
-                if not rest:
-                    i += 1
-                    continue
-                break
-            break
+                else:
+                    i += 2
+                continue
         out.append(line)
         i += 1
-    return [ln for ln in out if ln.strip()] if out else out
+    return out
 
 
 def _split_lines(text: str) -> list[str]:
@@ -73,27 +78,33 @@ def _split_lines(text: str) -> list[str]:
 
 def clean_pages(raw_pages: list[str]) -> list[str]:
     """Remove running headers/footers and page numbers, fix hyphenation, keep page boundaries."""
-    split = [[ln for ln in _split_lines(t)] for t in raw_pages]
+    pages = [[ln for ln in _split_lines(t) if ln] for t in raw_pages]
+    compounds = {m.lower() for lines in pages for ln in lines for m in HYPHENATED.findall(ln)}
+
+    def edges(lines: list[str]) -> set[int]:
+        n = len(lines)
+        return set(range(min(EDGE_LINES, n))) | set(range(max(0, n - EDGE_LINES), n))
+
     counts: Counter[str] = Counter()
-    for lines in split:
-        nonblank = [ln for ln in lines if ln]
-        edge = nonblank[:EDGE_LINES] + nonblank[-EDGE_LINES:]
-        counts.update({_shape(ln) for ln in edge})
-    min_pages = max(3, int(REPEAT_SHARE * len(split) + 0.999))
-    boilerplate = {shape for shape, n in counts.items() if n >= min_pages} if len(split) >= 4 else set()
+    for lines in pages:
+        counts.update({_shape(lines[i]) for i in edges(lines)})
+    min_pages = max(3, int(REPEAT_SHARE * len(pages) + 0.999))
+    boilerplate = {shape for shape, n in counts.items() if n >= min_pages} if len(pages) >= 4 else set()
 
     cleaned = []
-    for lines in split:
-        nonblank = [ln for ln in lines if ln]
-        edge_ids = {id(x) for x in nonblank[:EDGE_LINES] + nonblank[-EDGE_LINES:]}
+    for lines in pages:
+        edge = edges(lines)
         kept = []
-        for ln in nonblank:
-            if id(ln) in edge_ids and (_shape(ln) in boilerplate or PAGE_NUMBER_LINE.match(ln)):
+        for i, ln in enumerate(lines):
+            if i in edge and (_shape(ln) in boilerplate or PAGE_NUMBER_LINE.match(ln)):
                 continue
             ln = DOT_LEADER.sub("", ln) if DOT_LEADER.search(ln) else ln
             if ln:
                 kept.append(ln)
-        cleaned.append("\n".join(_dehyphenate(kept)))
+        if not kept and any(not PAGE_NUMBER_LINE.match(ln) for ln in lines):
+            # Everything looked like furniture: keep the page's own text rather than lose it.
+            kept = [ln for ln in lines if not PAGE_NUMBER_LINE.match(ln)]
+        cleaned.append("\n".join(_dehyphenate(kept, compounds)))
     return cleaned
 
 

@@ -62,16 +62,6 @@ def _settings(tmp_path: Path, corpus: Path, docs: list, **kw: object) -> Setting
     return Settings(corpus_dir=corpus, data_dir=tmp_path / "data", manifest=manifest, **kw)  # type: ignore[arg-type]
 
 
-# --- the whole real corpus, embedded Chroma, through the CLI -------------------------------------------
-@pytest.fixture(scope="module")
-def full_index(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> tuple[dict[str, str], str]:
-    data = tmp_path_factory.mktemp("full-index")
-    env = cli_env(corpus_dir, data)
-    result = run_cli(["ingest", "--quiet"], env)
-    assert result.returncode == 0, result.stderr + result.stdout
-    return env, result.stdout
-
-
 def test_full_corpus_is_indexed_and_consistent(full_index, corpus_dir: Path) -> None:  # type: ignore[no-untyped-def]
     env, summary = full_index
     assert "14 indexed" in summary and "0 failed" in summary

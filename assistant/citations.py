@@ -1,0 +1,72 @@
+"""Citations: build them from chunks and check every quote against the source text.
+
+A quote is verified when, after collapsing whitespace, it is a substring of the cited page's
+text (PDFs: the stored text of pages page_start..page_end) or of the dataset record it cites.
+Nothing is ever shown to a user with an unverified quote.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from assistant.catalog import Catalog
+from assistant.manifest import Manifest
+from assistant.models import DOCUMENTS, Chunk, Citation
+
+PROJECT_ID = re.compile(r"project (\d{5,9})")
+QUOTE_CHARS = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "\u00a0": " "})
+
+
+def normalise(text: str) -> str:
+    """Whitespace collapsed, typographic quotes and dashes folded, Unicode composed."""
+    return " ".join(unicodedata.normalize("NFC", text).translate(QUOTE_CHARS).split())
+
+
+def source_text(catalog: Catalog, chunk: Chunk) -> str:
+    """The text a quote from this chunk must be found in."""
+    if chunk.collection == DOCUMENTS and chunk.page_start is not None:
+        end = chunk.page_end or chunk.page_start
+        pages = [catalog.page_text(chunk.doc_id, p) for p in range(chunk.page_start, end + 1)]
+        if all(p is not None for p in pages):
+            return "\n".join(pages)  # type: ignore[arg-type]
+    return chunk.text
+
+
+def quote_is_verified(catalog: Catalog, chunk: Chunk, quote: str) -> bool:
+    """True when the quote occurs verbatim (normalised whitespace) in the chunk's source page(s)."""
+    q = normalise(quote).strip(' ."')
+    return len(q) >= 8 and q in normalise(source_text(catalog, chunk))
+
+
+def cited_page(catalog: Catalog, chunk: Chunk, quote: str) -> int | None:
+    """The page the quote is on (a chunk may span two pages)."""
+    if chunk.page_start is None:
+        return None
+    q = normalise(quote).strip(' ."')
+    for page in range(chunk.page_start, (chunk.page_end or chunk.page_start) + 1):
+        text = catalog.page_text(chunk.doc_id, page)
+        if text is not None and q in normalise(text):
+            return page
+    return chunk.page_start
+
+
+def make_citation(n: int, chunk: Chunk, quote: str, manifest: Manifest, catalog: Catalog) -> Citation:
+    """A numbered citation for a verified quote from a chunk."""
+    doc = manifest.by_id(chunk.doc_id) or manifest.by_path(chunk.document)
+    url = doc.url if doc else None
+    if chunk.locator and (m := PROJECT_ID.search(chunk.locator)):
+        url = f"https://cordis.europa.eu/project/id/{m.group(1)}"
+    return Citation(
+        n=n,
+        document=chunk.document,
+        title=doc.title if doc else chunk.title,
+        page=cited_page(catalog, chunk, quote),
+        locator=chunk.locator,
+        quote=" ".join(quote.split()),
+        url=url,
+        programme=doc.programme if doc else chunk.programme,
+        period=doc.period if doc else chunk.period,
+        kind=doc.kind if doc else chunk.kind,
+        chunk_id=chunk.id,
+    )

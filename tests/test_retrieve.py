@@ -1,0 +1,84 @@
+"""Hybrid retrieval and `eumex search` on the real index of the real corpus."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from assistant.models import PROJECTS, TOPICS
+from assistant.pipeline import build_index, build_retriever
+from assistant.retrieve import identifiers
+from tests.support import run_cli
+
+
+@pytest.fixture(scope="module")
+def retriever(full_index):  # type: ignore[no-untyped-def]
+    env, _ = full_index
+    settings = Settings(corpus_dir=Path(env["EUMEX_CORPUS_DIR"]), data_dir=Path(env["EUMEX_DATA_DIR"]))
+    return build_retriever(build_index(settings))
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Which topic is LC-SFS-34-2019?", ["LC-SFS-34-2019"]),
+        ("¿Qué dice el artículo 62 de la ley?", ["Artículo 62."]),
+        ("partners of BELLA-S1 and GEMex", ["BELLA-S1", "GEMex"]),
+        ("what is the budget of the EU for RIA?", []),
+    ],
+)
+def test_identifiers(query: str, expected: list[str]) -> None:
+    assert identifiers(query) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "document", "page"),
+    [
+        ("What is the threshold for individual evaluation criteria?", "h2020-evaluation-form-ria-einfra.pdf", 3),
+        ("¿Cuál es el umbral para cada criterio de evaluación?", "h2020-evaluation-form-ria-einfra.pdf", 3),
+        ("What is the National Council for Humanities, Sciences and Technologies?", "LGMHCTI", 31),
+        ("¿Qué es el Consejo Nacional de Humanidades, Ciencias y Tecnologías?", "LGMHCTI", 31),
+        ("SFS-33-2018 minimum number of participants from Africa", "h2020-wp1820-food_en.pdf", 90),
+    ],
+)
+def test_right_page_in_top_five(retriever, query: str, document: str, page: int) -> None:  # type: ignore[no-untyped-def]
+    hits = retriever.search(query, k=5)
+    assert any(document in h.chunk.document and h.chunk.page_start <= page <= h.chunk.page_end for h in hits), [
+        (h.chunk.document, h.chunk.page_start) for h in hits
+    ]
+
+
+def test_exact_identifier_reaches_project_records(retriever) -> None:  # type: ignore[no-untyped-def]
+    hits = retriever.search("BELLA-S1", k=3, collections=(PROJECTS,))
+    assert hits and "731505" in (hits[0].chunk.locator or "") and "exact" in hits[0].sources
+
+
+def test_spanish_question_finds_english_topic(retriever) -> None:  # type: ignore[no-untyped-def]
+    hits = retriever.search("cooperación con México en energía geotérmica", k=5, collections=(TOPICS,))
+    assert any("LCE-23-2016" in (h.chunk.locator or "") for h in hits)
+
+
+def test_metadata_filter(retriever) -> None:  # type: ignore[no-untyped-def]
+    hits = retriever.search("evaluation threshold", k=10, filters={"language": "es"})
+    assert hits and all(h.chunk.language == "es" for h in hits)
+    hits = retriever.search("evaluation threshold", k=10, filters={"period": "2018-2020"})
+    assert hits and all(h.chunk.period == "2018-2020" for h in hits)
+
+
+def test_search_cli_json_and_batch(full_index, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    env, _ = full_index
+    result = run_cli(["search", "threshold for individual criteria", "--json", "-k", "3"], env)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)  # stdout holds only the JSON object
+    assert data["query"] == "threshold for individual criteria"
+    assert [r["rank"] for r in data["results"]] == [1, 2, 3]
+    first = data["results"][0]
+    assert {"document", "page", "chunk_id", "text", "score"} <= set(first)
+    batch = tmp_path / "queries.txt"
+    batch.write_text("Artículo 62\n\nSFS-33-2018\n", encoding="utf-8")
+    result = run_cli(["search", "--batch", str(batch), "-k", "2"], env)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["query"] for line in lines] == ["Artículo 62", "SFS-33-2018"]
