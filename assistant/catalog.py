@@ -20,6 +20,7 @@ from pathlib import Path
 
 from assistant.errors import StoreError
 from assistant.models import Chunk, Page
+from assistant.textutil import content_words, stem
 
 SCHEMA_VERSION = 1
 
@@ -74,7 +75,6 @@ CHUNK_COLUMNS = (
     "id, doc_id, collection, document, page_start, page_end, locator, heading, language, programme, "
     "kind, period, title, text"
 )
-WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -108,14 +108,16 @@ def _row_to_chunk(row: sqlite3.Row | tuple) -> Chunk:  # type: ignore[type-arg]
     )
 
 
-def fts_query(text: str, mode: str = "OR") -> str:
-    """Turn free text into a safe FTS5 query: quoted words joined by OR (BM25 ranks them)."""
-    words = [w for w in WORD.findall(text.lower()) if len(w) > 1 or w.isdigit()]
-    seen: list[str] = []
-    for w in words:
-        if w not in seen:
-            seen.append(w)
-    return f" {mode} ".join(f'"{w}"' for w in seen[:64])
+def fts_query(text: str) -> str:
+    """Free text -> a safe FTS5 query: content words (no stopwords), long words as prefixes so that
+    English and Spanish cognates meet (evaluat* ~ evaluación), joined by OR and ranked by BM25."""
+    terms = []
+    for word in content_words(text)[:48]:
+        if len(word) >= 7 and not word.isdigit():
+            terms.append(f'"{stem(word)}"*')
+        else:
+            terms.append(f'"{word}"')
+    return " OR ".join(dict.fromkeys(terms))
 
 
 class Catalog:
@@ -241,7 +243,11 @@ class Catalog:
         return out
 
     def keyword_search(
-        self, text: str, k: int = 20, collection: str | None = None, where: dict[str, str] | None = None
+        self,
+        text: str,
+        k: int = 20,
+        collection: str | Sequence[str] | None = None,
+        where: dict[str, str] | None = None,
     ) -> list[tuple[Chunk, float]]:
         """BM25 over heading and text (FTS5); higher score is better."""
         query = fts_query(text)
@@ -254,8 +260,9 @@ class Catalog:
         )
         params: list[object] = [query]
         if collection:
-            sql += " AND c.collection = ?"
-            params.append(collection)
+            wanted = [collection] if isinstance(collection, str) else list(collection)
+            sql += f" AND c.collection IN ({','.join('?' * len(wanted))})"
+            params += wanted
         for key, value in (where or {}).items():
             if key not in {"programme", "kind", "language", "period", "doc_id", "document"}:
                 raise StoreError(f"Unknown filter '{key}'")
@@ -270,15 +277,20 @@ class Catalog:
         return [(_row_to_chunk(r[:-1]), -float(r[-1])) for r in rows]
 
     def find_exact(self, needle: str, k: int = 20, collection: str | None = None) -> list[Chunk]:
-        """Chunks containing an identifier verbatim (topic code, article, acronym), case-insensitive."""
+        """Chunks containing an identifier as a whole token (topic code, article, acronym), any case."""
         sql = f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE instr(lower(text), lower(?)) > 0"
         params: list[object] = [needle]
         if collection:
             sql += " AND collection = ?"
             params.append(collection)
-        sql += " LIMIT ?"
-        params.append(k)
-        return [_row_to_chunk(r) for r in self.db.execute(sql, params)]
+        pattern = re.compile(rf"(?<![\w-]){re.escape(needle)}(?![\w-]|-\d)", re.IGNORECASE)
+        out = []
+        for row in self.db.execute(sql, params):
+            if pattern.search(row[-1]):
+                out.append(_row_to_chunk(row))
+                if len(out) >= k:
+                    break
+        return out
 
     def page_text(self, doc_id: str, page: int) -> str | None:
         row = self.db.execute("SELECT text FROM pages WHERE doc_id = ? AND page = ?", (doc_id, page)).fetchone()

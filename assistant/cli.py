@@ -4,6 +4,7 @@
     eumex ingest                           build or update the index (incremental, crash-safe)
     eumex stats                            describe the index
     eumex search "QUERY"                   the passages hybrid retrieval finds
+    eumex ask "QUESTION"                   a cited answer, in English or Spanish
 
 Results go to stdout, logs and progress bars to stderr. Every error a person can fix is
 printed as one line that says how, with a non-zero exit code.
@@ -266,6 +267,45 @@ def search(settings: Settings, query: str | None, k: int, as_json: bool, batch: 
             snippet = " ".join(str(r["text"]).split())[:220]
             click.echo(f"{r['rank']:>2}. {r['document']} ({where}) [{'+'.join(r['sources'])}]")
             click.echo(f"    {snippet}")
+
+
+@cli.command()
+@click.argument("question", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
+@click.option("--lang", type=click.Choice(["auto", "en", "es"]), default="auto", show_default=True,
+              help="Language of the answer (auto: the question's).")
+@click.option("--conversation", "conversation_id", default=None, help="Conversation id, for follow-up questions.")
+@click.option("--batch", type=str, default=None, help="File with one question per line ('-' for stdin).")
+@click.pass_obj
+@friendly
+def ask(settings: Settings, question: str | None, as_json: bool, lang: str, conversation_id: str | None,
+        batch: str | None) -> None:
+    """Answer QUESTION with numbered citations (document, page, verbatim quote)."""
+    from assistant.answer import build_assistant
+    from assistant.errors import QuestionError
+
+    assistant = build_assistant(settings)
+    assistant.retriever.ensure_ready()
+    for q in _questions(batch, question):
+        try:
+            answer = assistant.ask(q, conversation_id=conversation_id, lang=lang)
+        except QuestionError as exc:
+            if batch is None:
+                raise
+            click.echo(json.dumps({"question": q, "error": str(exc)}, ensure_ascii=False))
+            continue
+        if as_json or batch is not None:
+            data = answer.as_json()
+            if batch is not None:
+                data = {"question": q, **data}
+            click.echo(json.dumps(data, ensure_ascii=False))
+            continue
+        click.echo(answer.answer)
+        if answer.citations:
+            click.echo("")
+        for c in answer.citations:
+            where = f"p. {c.page}" if c.page is not None else (c.locator or "")
+            click.echo(f"[{c.n}] {c.title} — {where}" + (f" — {c.url}" if c.url else ""))
 
 
 def main() -> None:

@@ -4,16 +4,18 @@ or treat a closed programme as open. Pure functions over the question and the ma
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from assistant.manifest import Document, Manifest
+from assistant.textutil import fold
 
 INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules|prompt|above|previous)\b"
     r"|\b(ignora|olvida|olvid[ae]n|omite|desobedece)\b.{0,40}\b(instrucciones|reglas|indicaciones|anteriores|todo)\b"
     r"|\byou are now\b|\bahora eres\b|\bsystem prompt\b|\bprompt del sistema\b"
     r"|\bact as\b.{0,30}\b(unrestricted|jailbreak|dan)\b|\bjailbreak\b"
-    r"|\b(just|simply) (say|answer|reply|respond) (that|with)\b|\b(responde|di|contesta|afirma) (solo |solamente )?que\b",
+    r"|\b(just|simply) (say|answer|reply|respond) (that|with)\b|\b(responde|di|contesta|afirma) (solo |solamente )?que\b"
+    r"|\bwithout (citing|quoting|sources)\b|\bsin (citar|fuentes|mencionar (las )?fuentes)\b"
+    r"|\b(confirm|pretend) that\b|\b(confirma|finge) que\b",
     re.IGNORECASE | re.DOTALL,
 )
 OPEN_CALL = re.compile(
@@ -22,12 +24,6 @@ OPEN_CALL = re.compile(
     r"puedo (aplicar|postular|presentar|participar)|pr[oó]xim[oa] (plazo|convocatoria|fecha)|este año)",
     re.IGNORECASE,
 )
-
-
-def fold(text: str) -> str:
-    """Lowercase without accents, for matching phrases typed with or without them."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
 
 
 def is_injection(question: str) -> bool:
@@ -40,12 +36,21 @@ def asks_if_open(question: str) -> bool:
     return bool(OPEN_CALL.search(question))
 
 
+def _mentions(question: str, phrase: str) -> bool:
+    q, p = f" {fold(question)} ", fold(phrase)
+    return f" {p} " in re.sub(r"[^\w/-]+", " ", q) or (len(p) > 12 and p in q)
+
+
+def named_missing_documents(question: str, manifest: Manifest) -> list[Document]:
+    """Missing documents the question names explicitly ("according to the AMGA ...")."""
+    return [doc for doc in manifest.missing if any(_mentions(question, n) for n in doc.names)]
+
+
 def missing_documents(question: str, manifest: Manifest) -> list[Document]:
-    """Missing manifest documents whose keywords the question mentions, best match first."""
-    q = f" {fold(question)} "
+    """Missing documents whose subject the question touches (named, or by keyword), best match first."""
     scored = []
     for doc in manifest.missing:
-        hits = [k for k in doc.keywords if f" {fold(k)} " in q or (len(k) > 12 and fold(k) in q)]
+        hits = [k for k in (*doc.names, *doc.keywords) if _mentions(question, k)]
         if hits:
             scored.append((max(len(h) for h in hits) + 10 * len(hits), doc))
     return [doc for _, doc in sorted(scored, key=lambda x: -x[0])]
@@ -68,4 +73,18 @@ def coverage(manifest: Manifest, lang: str) -> str:
             entry = doc.short_title or label
         if entry not in groups[doc.kind]:
             groups[doc.kind].append(entry)
-    return "; ".join(e for entries in groups.values() for e in entries)
+    return "; ".join(dict.fromkeys(e for entries in groups.values() for e in entries))
+
+
+ABSENT_PROGRAMMES = {
+    "horizon-europe": re.compile(r"\bhori[sz]on(te)? europ[ae]\b|\bHE\b|\bcluster \d\b|\bcl[uú]ster \d\b", re.I),
+}
+
+
+def absent_programme(question: str, manifest: Manifest) -> str | None:
+    """A programme the question is about for which no document is present (e.g. Horizon Europe)."""
+    present = {d.programme for d in manifest.present}
+    for programme, pattern in ABSENT_PROGRAMMES.items():
+        if programme not in present and pattern.search(question):
+            return programme
+    return None

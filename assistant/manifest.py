@@ -65,7 +65,8 @@ class Document:
     publisher: str = ""
     covers: str = ""
     covers_es: str = ""
-    keywords: tuple[str, ...] = field(default_factory=tuple)
+    keywords: tuple[str, ...] = field(default_factory=tuple)  # phrases of questions that need this text
+    names: tuple[str, ...] = field(default_factory=tuple)  # phrases that name this text explicitly
 
     @property
     def label(self) -> str:
@@ -150,7 +151,7 @@ def load_manifest(path: Path) -> Manifest:
                 field = ".".join(str(x) for x in err["loc"])
                 problems.append(f"{where}: {field}: {err['msg']}")
             continue
-        doc = replace(doc, keywords=tuple(k.lower() for k in doc.keywords))
+        doc = replace(doc, keywords=tuple(k.lower() for k in doc.keywords), names=tuple(k.lower() for k in doc.names))
         if doc.programme not in PROGRAMMES:
             problems.append(f"{where}: programme '{doc.programme}' not in {sorted(PROGRAMMES)}")
         if doc.kind not in KINDS:

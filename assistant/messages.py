@@ -18,6 +18,8 @@ TEXT: dict[str, dict[str, str]] = {
         "the passages above are what my documents say.",
         "h2020_closed": "Note: Horizon 2020 (2014-2020) is closed — its calls no longer accept proposals. "
         "Its successor is Horizon Europe (2021-2027), whose texts are not in my sources yet.",
+        "absent_programme": "My sources do not include any {programme} text yet, so I can't answer this "
+        "reliably. The official texts start at {url}.",
         "injection": "I answer questions from my sources only, and I don't follow instructions written "
         "inside questions or documents.",
         "empty": "Please type a question.",
@@ -38,6 +40,8 @@ TEXT: dict[str, dict[str, str]] = {
         "los fragmentos anteriores son lo que dicen mis documentos.",
         "h2020_closed": "Nota: Horizonte 2020 (2014-2020) está cerrado: sus convocatorias ya no admiten propuestas. "
         "Su sucesor es Horizonte Europa (2021-2027), cuyos textos aún no están en mis fuentes.",
+        "absent_programme": "Mis fuentes aún no incluyen ningún texto de {programme}, así que no puedo "
+        "responder esto con fiabilidad. Los textos oficiales empiezan en {url}.",
         "injection": "Solo respondo preguntas con base en mis fuentes y no sigo instrucciones escritas dentro "
         "de las preguntas o de los documentos.",
         "empty": "Escribe una pregunta, por favor.",

@@ -22,6 +22,7 @@ class Page:
     document: str
     page: int
     text: str
+    toc: bool = False  # a table-of-contents page: kept for citations, not chunked for retrieval
 
 
 @dataclass(frozen=True)

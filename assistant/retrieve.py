@@ -9,14 +9,19 @@ without having to calibrate their scores against each other.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from assistant.catalog import Catalog
 from assistant.embed import Embedder
+from assistant.errors import IndexNotReady
+from assistant.language import detect_language
 from assistant.models import DENSE_COLLECTIONS, DOCUMENTS, Chunk, Hit
 from assistant.store import VectorStore
+from assistant.textutil import translate_terms
 
 RRF_K = 60
 TOPIC_CODE = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z][A-Z0-9]*)*-\d{1,2}[a-z]?(?:-[A-Za-z])?(?:[-/]\d{4})+\b")
@@ -25,6 +30,20 @@ ARTICLE = re.compile(r"\b(?:art[íi]culo|article|art\.)\s*(\d{1,3})\b", re.IGNOR
 ACRONYM = re.compile(r"\b(?=[A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*[A-Z])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*\b")
 COMMON_UPPER = {"EU", "UE", "H2020", "RIA", "IA", "CSA", "MSCA", "ERC", "SME", "PDF", "NCP", "EUR", "THE", "AND"}
 FILTER_KEYS = ("programme", "kind", "language", "period", "doc_id")
+
+
+PERIOD = re.compile(r"\b20(14|16|18)\s*[-–/]\s*(?:20)?(15|17|20)\b")
+LAW = re.compile(r"\b(ley|law|mexican science law|ley general|lgmhcti)\b", re.IGNORECASE)
+
+
+def implied_filters(query: str) -> dict[str, str]:
+    """Soft filters a question implies: a work-programme period, or the Mexican law."""
+    found: dict[str, str] = {}
+    if m := PERIOD.search(query):
+        found["period"] = f"20{m.group(1)}-20{m.group(2)}"
+    if LAW.search(query):
+        found["kind"] = "law"
+    return found
 
 
 def identifiers(query: str) -> list[str]:
@@ -47,6 +66,25 @@ class Retriever:
     store: VectorStore
     embedder: Embedder
     pool: int = 30  # candidates taken from each list before fusion
+    same_language_bias: float = 0.05  # calibrated on the development set (docs/answering.md)
+
+    def __post_init__(self) -> None:
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def embed_query(self, query: str) -> np.ndarray:
+        """The query's vector (a few hundred recent queries are remembered)."""
+        vector = self._query_cache.get(query)
+        if vector is None:
+            vector = self.embedder.embed([query])[0]
+            self._query_cache[query] = vector
+            if len(self._query_cache) > 512:
+                self._query_cache.popitem(last=False)
+        return vector
+
+    def ensure_ready(self) -> None:
+        """Raise IndexNotReady when nothing has been ingested yet."""
+        if not self.catalog.counts()["chunks"]:
+            raise IndexNotReady("The index is empty - run `eumex ingest` first (or `make run`).")
 
     def search(
         self,
@@ -54,40 +92,52 @@ class Retriever:
         k: int = 8,
         collections: Sequence[str] = (DOCUMENTS,),
         filters: dict[str, str] | None = None,
+        vector: np.ndarray | None = None,
     ) -> list[Hit]:
         """Return the k best chunks for the query, best first."""
         filters = {key: v for key, v in (filters or {}).items() if v and key in FILTER_KEYS}
         ranked: dict[str, list[str]] = {}
         chunks: dict[str, Chunk] = {}
 
-        vector = self.embedder.embed([query])[0]
-        where = {key: value for key, value in filters.items()}
-        chroma_where = (
-            None if not where else (where if len(where) == 1 else {"$and": [{k2: v} for k2, v in where.items()]})
-        )
-        dense_ids: list[str] = []
+        if vector is None:
+            vector = self.embed_query(query)
+        where = {key: value for key, value in filters.items() if key != "language"}
+        # Dense search once per passage language: the model prefers passages in the question's own
+        # language, so a Spanish question would otherwise rarely see the English work programmes.
+        # Candidates come from each passage language separately; the model scores passages in the
+        # question's own language higher, so those scores are lowered by `same_language_bias`.
         dense_scores: dict[str, float] = {}
-        for coll in collections:
-            if coll not in DENSE_COLLECTIONS:
-                continue
-            for hit in self.store.query(coll, vector, self.pool, chroma_where):
-                dense_ids.append(hit.id)
-                dense_scores[hit.id] = 1.0 - hit.distance
-        dense_ids.sort(key=lambda i: -dense_scores[i])
-        live = self.catalog.chunks_by_id(dense_ids)  # orphan vectors of an interrupted run are dropped here
+        adjusted: dict[str, float] = {}
+        question_language = detect_language(query)
+        for language in ("en", "es") if "language" not in filters else (filters["language"],):
+            lang_where = {**where, "language": language}
+            chroma_where = lang_where if len(lang_where) == 1 else {"$and": [{k2: v} for k2, v in lang_where.items()]}
+            for coll in collections:
+                if coll not in DENSE_COLLECTIONS:
+                    continue
+                for hit in self.store.query(coll, vector, self.pool, chroma_where):
+                    dense_scores[hit.id] = 1.0 - hit.distance
+                    bias = self.same_language_bias if language == question_language else 0.0
+                    adjusted[hit.id] = dense_scores[hit.id] - bias
+        ids = sorted(adjusted, key=lambda i: -adjusted[i])
+        live = self.catalog.chunks_by_id(ids)  # orphan vectors of an interrupted run are dropped here
         chunks.update(live)
-        ranked["dense"] = [i for i in dense_ids if i in live]
+        ranked["dense"] = [i for i in ids if i in live][: self.pool]
 
+        # Keyword search on the question plus its glossary translation (cross-lingual keywords).
+        keyword_query = " ".join([query, *translate_terms(query)])
         keyword: list[str] = []
-        for coll in collections:
-            for chunk, _score in self.catalog.keyword_search(query, self.pool, coll, filters):
-                chunks[chunk.id] = chunk
-                keyword.append(chunk.id)
+        for chunk, _score in self.catalog.keyword_search(keyword_query, self.pool, collections, filters):
+            chunks[chunk.id] = chunk
+            keyword.append(chunk.id)
         ranked["keyword"] = keyword
 
         exact: list[str] = []
         for ident in identifiers(query):
+            is_code = bool(TOPIC_CODE.fullmatch(ident)) or ident.startswith("Artículo")
             for coll in collections:
+                if not is_code and coll == DOCUMENTS:
+                    continue  # plain acronyms name projects; in documents keyword search covers them
                 for chunk in self.catalog.find_exact(ident, self.pool, coll):
                     if all(getattr(chunk, key) == value for key, value in filters.items()):
                         chunks[chunk.id] = chunk
@@ -100,10 +150,15 @@ class Retriever:
 
         fused: dict[str, float] = defaultdict(float)
         sources: dict[str, list[str]] = defaultdict(list)
-        weights = {"dense": 1.0, "keyword": 1.0, "exact": 2.0}
+        weights = {"dense": 1.0, "keyword": 1.0, "exact": 3.0}
         for name, ids in ranked.items():
             for rank, cid in enumerate(ids):
                 fused[cid] += weights[name] / (RRF_K + rank + 1)
                 sources[cid].append(name)
+        # A question that names a work-programme period or the Mexican law prefers that document.
+        for key, value in implied_filters(query).items():
+            for cid in fused:
+                if getattr(chunks[cid], key) == value:
+                    fused[cid] *= 1.5
         best = sorted(fused, key=lambda i: -fused[i])[:k]
         return [Hit(chunks[i], fused[i], tuple(sources[i]), dense_scores.get(i)) for i in best]

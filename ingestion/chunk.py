@@ -53,6 +53,8 @@ def _blocks(pages: Iterable[Page]) -> Iterator[_Block]:
     """Split pages into blocks at headings; the current heading carries across pages."""
     heading = ""
     for page in pages:
+        if page.toc:
+            continue  # its lines are headings of other pages; answers never come from here
         current: list[str] = []
         block_heading = heading
         for line in page.text.split("\n"):

@@ -32,7 +32,7 @@ from ingestion.parse_pdf import read_pdf
 
 log = logging.getLogger(__name__)
 
-PARSER_VERSION = "pdf-3/cordis-2"
+PARSER_VERSION = "pdf-4/cordis-4"
 CORDIS_PARSERS = {"cordis-projects", "cordis-participations", "cordis-topics", "cordis-action-types"}
 
 

@@ -173,21 +173,31 @@ def read_topics(table: Table) -> dict[str, tuple[str, str]]:
 
 
 def topic_records(table: Table) -> list[Record]:
-    """One record per call topic: code, title and the part of the programme it belongs to."""
+    """One record per call topic: code, title and the parts of the programme it belongs to."""
     _require(table, {"CD_TOPIC", "LB_TOPIC_DESC"})
-    out = []
+    first_row: dict[str, int] = {}
+    titles: dict[str, str] = {}
+    divisions: dict[str, list[str]] = defaultdict(list)
     for i, r in enumerate(table.rows):
-        code, title, division = r["CD_TOPIC"], r["LB_TOPIC_DESC"], r.get("LB_DIVISION_DESC", "")
+        code = r["CD_TOPIC"]
         if not code:
             continue
-        text = f"{title} | Programme part: {division}" if division else title
+        first_row.setdefault(code, table.row_number(i))
+        titles.setdefault(code, r["LB_TOPIC_DESC"])
+        division = r.get("LB_DIVISION_DESC", "")
+        if division and division not in divisions[code]:
+            divisions[code].append(division)
+    out = []
+    for code, row in first_row.items():
+        title, parts = titles[code], divisions[code]
+        text = f"{title} | Programme part: {'; '.join(parts)}" if parts else title
         out.append(
             Record(
                 document=table.name,
-                locator=f"topic {code} ({Path(table.name).name}, row {table.row_number(i)})",
+                locator=f"topic {code} ({Path(table.name).name}, row {row})",
                 key=code,
                 text=f"{text}\nH2020 call topic {code}: {title}.",
-                fields={"topic_code": code, "topic_title": title, "division": division, "heading": code},
+                fields={"topic_code": code, "topic_title": title, "division": "; ".join(parts), "heading": code},
             )
         )
     return out

@@ -108,6 +108,13 @@ def clean_pages(raw_pages: list[str]) -> list[str]:
     return cleaned
 
 
+def is_toc_page(raw_text: str) -> bool:
+    """A table-of-contents page: many lines end in dot leaders and a page number."""
+    lines = [ln for ln in raw_text.splitlines() if ln.strip()]
+    leaders = sum(1 for ln in lines if DOT_LEADER.search(ln) and re.search(r"\d\s*$", ln))
+    return leaders >= 5 or (len(lines) >= 4 and leaders / len(lines) >= 0.3)
+
+
 def read_pdf(path: Path, document: str) -> list[Page]:
     """Parse a PDF into cleaned pages; raise ParseError with a reason a person can act on."""
     if not path.is_file():
@@ -136,4 +143,6 @@ def read_pdf(path: Path, document: str) -> list[Page]:
         raise ParseError(document, "the PDF has no pages")
     if not any(t.strip() for t in raw):
         raise ParseError(document, "the PDF has no extractable text (scanned images? run OCR first)")
-    return [Page(document, n, text) for n, text in enumerate(clean_pages(raw), start=1)]
+    return [
+        Page(document, n, text, toc=is_toc_page(raw[n - 1])) for n, text in enumerate(clean_pages(raw), start=1)
+    ]

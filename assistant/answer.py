@@ -1,0 +1,246 @@
+"""The answering pipeline every channel calls: question -> retrieval -> cited answer (or an honest refusal).
+
+    assistant.ask(question, conversation_id=None, lang="auto") -> Answer
+    assistant.stream(...) -> iterator of ("delta", text) ... ("answer", Answer)
+
+Without an LLM the answer is extractive; with one (EUMEX_LLM_*) the LLM writes it and every
+citation is verified in code, falling back to the extractive answer when verification fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.citations import make_citation, quote_is_verified
+from assistant.config import Settings
+from assistant.conversation import Conversations, Turn, condense
+from assistant.errors import QuestionError
+from assistant.extractive import ExtractiveAnswerer, Pick
+from assistant.guard import (
+    absent_programme,
+    asks_if_open,
+    coverage,
+    is_injection,
+    missing_documents,
+    named_missing_documents,
+)
+from assistant.language import resolve_language
+from assistant.manifest import PROGRAMME_LABELS, Manifest
+from assistant.messages import t
+from assistant.models import DOCUMENTS, PROJECTS, TOPICS, Answer, Chunk, Citation, Hit
+from assistant.pipeline import Index
+from assistant.retrieve import TOPIC_CODE, Retriever, identifiers
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+# Support thresholds, calibrated on evals/datasets/dev.jsonl (see docs/answering.md).
+MIN_SIMILARITY = 0.15  # cosine between the question and the best answer sentence
+MIN_SCORE = 0.345  # similarity + lexical overlap bonus of the best sentence
+PARTNER_WORDS = re.compile(
+    r"\b(projects?|proyectos?|partners?|socios?|consorcios?|organi[sz]ations?|organizaci[oó]n(es)?|"
+    r"instituci[oó]n(es)?|universit(y|ies)|universidad(es)?|coordinat\w*|coordin\w*|"
+    r"cordis|eu contribution|contribuci[oó]n)",
+    re.IGNORECASE,
+)
+
+TOPIC_WORDS = re.compile(r"\b(call topics?|topics?|temas?|convocatorias? (espec[ií]fica|sobre|de))\b", re.IGNORECASE)
+
+
+@dataclass
+class Assistant:
+    """Answers questions from the index; one instance is shared by every request."""
+
+    settings: Settings
+    index: Index
+    retriever: Retriever
+    extractive: ExtractiveAnswerer
+    llm: Any = None  # assistant.llm.LLMAnswerer when configured
+    conversations: Conversations = field(default_factory=Conversations)
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.index.manifest
+
+    # --- public API ------------------------------------------------------------------------------
+    def ask(self, question: str, conversation_id: str | None = None, lang: str | None = "auto") -> Answer:
+        """Answer one question (blocking)."""
+        answer = None
+        for kind, value in self.stream(question, conversation_id, lang):
+            if kind == "answer":
+                answer = value
+        assert answer is not None
+        return answer
+
+    def stream(
+        self, question: str, conversation_id: str | None = None, lang: str | None = "auto"
+    ) -> Iterator[tuple[str, Any]]:
+        """Yield ("delta", text) pieces as the answer is produced, then ("answer", Answer)."""
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        question = " ".join((question or "").split())
+        language = resolve_language(lang, question) if question else resolve_language(lang, "")
+        if not question:
+            raise QuestionError(t(language, "empty"))
+        if len(question) > MAX_QUESTION_CHARS:
+            raise QuestionError(t(language, "too_long", length=len(question), limit=MAX_QUESTION_CHARS))
+
+        history = self.conversations.history(conversation_id)
+        standalone = condense(question, history)
+        if is_injection(question):
+            answer = self._refusal(question, standalone, language, injection=True)
+        elif named_missing_documents(standalone, self.manifest) or absent_programme(standalone, self.manifest):
+            # The question is about a text we do not have: say so rather than answer from neighbours.
+            answer = self._refusal(question, standalone, language)
+        else:
+            t1 = time.perf_counter()
+            vector = self.retriever.embed_query(standalone)
+            hits = self.retrieve(standalone)
+            timings["retrieve"] = (time.perf_counter() - t1) * 1000
+            answer = None
+            if self.llm is not None:
+                t2 = time.perf_counter()
+                for kind, value in self.llm.stream(question, standalone, language, hits):
+                    if kind == "delta":
+                        yield kind, value
+                    else:
+                        answer = value
+                timings["generate"] = (time.perf_counter() - t2) * 1000
+            if answer is None:
+                t2 = time.perf_counter()
+                answer = self._extractive(question, standalone, language, hits, vector)
+                timings["extract"] = (time.perf_counter() - t2) * 1000
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        answer = Answer(
+            answer=answer.answer,
+            language=language,
+            abstained=answer.abstained,
+            citations=answer.citations,
+            timings_ms=timings,
+            question=question,
+            standalone_question=standalone,
+            contexts=answer.contexts,
+            mode=answer.mode,
+        )
+        self.conversations.add(conversation_id, Turn(question, standalone, answer.answer))
+        if self.llm is None or answer.mode != "llm":
+            yield "delta", answer.answer
+        yield "answer", answer
+
+    def retrieve(self, question: str, k: int = 8) -> list[Hit]:
+        """The passages the answer is built from (also used by evaluations)."""
+        return self.retriever.search(question, k=k, collections=self._route(question))
+
+    # --- steps -----------------------------------------------------------------------------------
+    def _route(self, question: str) -> tuple[str, ...]:
+        """Documents always; project records when the question is about projects or partners;
+        topic records when it asks about call topics."""
+        idents = identifiers(question)
+        acronyms = [i for i in idents if not TOPIC_CODE.fullmatch(i) and not i.startswith("Artículo")]
+        if PARTNER_WORDS.search(question) or acronyms:
+            return (DOCUMENTS, TOPICS, PROJECTS)
+        if TOPIC_WORDS.search(question):
+            return (DOCUMENTS, TOPICS)
+        return (DOCUMENTS,)
+
+    def _extractive(
+        self, question: str, standalone: str, lang: str, hits: list[Hit], vector: Any
+    ) -> Answer:
+        picks = self.extractive.pick(vector, standalone, hits)
+        supported = bool(picks) and (
+            picks[0].similarity >= MIN_SIMILARITY and picks[0].score >= MIN_SCORE
+        )
+        if not supported:
+            return self._refusal(question, standalone, lang, hits=hits)
+        citations, text = self._compose(picks, lang)
+        if not citations:
+            return self._refusal(question, standalone, lang, hits=hits)
+        text = self._with_notes(text, question, standalone, lang, citations)
+        return Answer(text, lang, False, tuple(citations), contexts=tuple(hits), mode="extractive")
+
+    def _compose(self, picks: list[Pick], lang: str) -> tuple[list[Citation], str]:
+        """Frame the chosen sentences: who says it, the verbatim quote, the citation number."""
+        citations: list[Citation] = []
+        parts: list[str] = []
+        previous: Chunk | None = None
+        for pick in picks:
+            if not quote_is_verified(self.index.catalog, pick.chunk, pick.quote):
+                log.warning("dropping an unverifiable quote from %s", pick.chunk.id)
+                continue
+            n = len(citations) + 1
+            citation = make_citation(n, pick.chunk, pick.quote, self.manifest, self.index.catalog)
+            citations.append(citation)
+            quote = citation.quote
+            if previous is not None and previous.doc_id == pick.chunk.doc_id:
+                parts.append(t(lang, "also", quote=quote, n=n))
+            else:
+                key = "says" if previous is None else "adds"
+                parts.append(t(lang, key, source=self._source(pick.chunk, citation, lang), quote=quote, n=n))
+            previous = pick.chunk
+        text = ".\n".join(parts) + "."
+        if lang == "es" and any(c.kind and self._doc_lang(c) != "es" for c in citations):
+            text += "\n" + t(lang, "quotes_note")
+        return citations, text
+
+    def _doc_lang(self, citation: Citation) -> str:
+        doc = self.manifest.by_path(citation.document)
+        return doc.language if doc else "en"
+
+    def _source(self, chunk: Chunk, citation: Citation, lang: str) -> str:
+        doc = self.manifest.by_id(chunk.doc_id)
+        title = doc.label if doc else chunk.title
+        if citation.page is not None:
+            where = t(lang, "page", page=citation.page)
+        else:
+            where = f"CORDIS, {chunk.locator}" if chunk.locator else "CORDIS"
+        return t(lang, "source", title=title, where=where)
+
+    def _with_notes(
+        self, text: str, question: str, standalone: str, lang: str, citations: list[Citation]
+    ) -> str:
+        notes = []
+        if asks_if_open(question) and any(c.programme == "h2020" for c in citations):
+            notes.append(t(lang, "h2020_closed"))
+        missing = missing_documents(standalone, self.manifest)
+        if missing:
+            notes.append(t(lang, "missing_partial", title=missing[0].label, url=missing[0].url))
+        return "\n\n".join([text, *notes])
+
+    def _refusal(
+        self, question: str, standalone: str, lang: str, injection: bool = False, hits: list[Hit] | None = None
+    ) -> Answer:
+        lines = [t(lang, "injection") if injection else t(lang, "not_found")]
+        missing = missing_documents(standalone, self.manifest)
+        programme = absent_programme(standalone, self.manifest)
+        if missing and not injection:
+            lines.append(t(lang, "missing", title=missing[0].label, url=missing[0].url))
+        elif programme and not injection:
+            docs = [d for d in self.manifest.missing if d.programme == programme]
+            label = PROGRAMME_LABELS[programme][1 if lang == "es" else 0]
+            lines.append(t(lang, "absent_programme", programme=label, url=docs[0].url if docs else ""))
+        lines.append(t(lang, "covers", covers=coverage(self.manifest, lang)))
+        return Answer(" ".join(lines), lang, True, (), contexts=tuple(hits or ()), mode="refusal")
+
+
+def build_assistant(settings: Settings) -> Assistant:
+    """The composition root for answering: index, retriever, answerers, conversation store."""
+    from assistant.pipeline import build_index, build_retriever
+
+    index = build_index(settings)
+    llm = None
+    if settings.llm_base_url:
+        from assistant.llm import LLMAnswerer
+
+        llm = LLMAnswerer.from_settings(settings, index)
+    return Assistant(
+        settings=settings,
+        index=index,
+        retriever=build_retriever(index),
+        extractive=ExtractiveAnswerer(index.embedder),
+        llm=llm,
+    )

@@ -1,0 +1,66 @@
+"""Conversations: bounded history per id, and follow-up questions made standalone."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+FOLLOW_UP = re.compile(
+    r"^\s*(¿\s*)?(and|also|what about|how about|same for|what if|and for|and in|y|e|también|tambien|"
+    r"y para|y en|y si|qué tal|que tal|lo mismo|igual para)\b",
+    re.IGNORECASE,
+)
+PRONOUN = re.compile(r"\b(it|its|they|them|this|that|these|those|ese|esa|eso|esos|esas|este|esta|esto|ello)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    standalone: str
+    answer: str
+
+
+class Conversations:
+    """In-memory, thread-safe; the oldest conversations and turns are forgotten first."""
+
+    def __init__(self, max_conversations: int = 2000, max_turns: int = 6) -> None:
+        self._data: OrderedDict[str, list[Turn]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_conversations = max_conversations
+        self.max_turns = max_turns
+
+    def history(self, conversation_id: str | None) -> list[Turn]:
+        if not conversation_id:
+            return []
+        with self._lock:
+            return list(self._data.get(conversation_id, []))
+
+    def add(self, conversation_id: str | None, turn: Turn) -> None:
+        if not conversation_id:
+            return
+        with self._lock:
+            turns = self._data.pop(conversation_id, [])
+            turns = (turns + [turn])[-self.max_turns :]
+            self._data[conversation_id] = turns
+            while len(self._data) > self.max_conversations:
+                self._data.popitem(last=False)
+
+    def forget(self, conversation_id: str) -> None:
+        with self._lock:
+            self._data.pop(conversation_id, None)
+
+
+def is_follow_up(question: str) -> bool:
+    """Does the question lean on the previous one ("and for innovation actions?")?"""
+    words = question.split()
+    return bool(FOLLOW_UP.match(question)) or (len(words) <= 6 and bool(PRONOUN.search(question)))
+
+
+def condense(question: str, history: list[Turn]) -> str:
+    """A standalone version of a follow-up question: the previous question's subject plus the new ask."""
+    if not history or not is_follow_up(question):
+        return question
+    previous = history[-1].standalone
+    return f"{previous} — {question}"

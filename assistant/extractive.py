@@ -1,0 +1,134 @@
+"""The offline answerer: pick the sentences that answer, and frame them in the user's language.
+
+Quotes are exact sentences of the retrieved passages (whitespace collapsed), so each one is a
+verbatim piece of its page; framing text is written in English or Spanish around them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.embed import Embedder
+from assistant.textutil import content_words, stem
+from assistant.models import DOCUMENTS, Chunk, Hit
+
+SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-ZÁÉÍÓÚÑ¿¡“\"(•\d])|\s*•\s+|(?<=:)\s+(?=[A-ZÁÉÍÓÚÑ•])")
+MIN_SENTENCE, MAX_SENTENCE = 25, 420
+MAX_CANDIDATE_CHUNKS = 5
+MAX_SENTENCES = 3
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A sentence chosen to answer, with where it comes from and how well it fits."""
+
+    chunk: Chunk
+    quote: str
+    score: float
+    similarity: float
+
+
+def sentences(text: str, record: bool = False) -> list[str]:
+    """Split a passage into sentences (each a whitespace-collapsed substring of the passage).
+    A dataset record is split into its lines, and long lines at semicolons."""
+    if record:
+        out = []
+        for line in text.split("\n"):
+            line = " ".join(line.split())
+            if len(line) <= 600:
+                out.append(line)
+            else:
+                out += [p for p in re.split(r"(?<=;)\s+", line) if len(p) >= MIN_SENTENCE]
+        return out
+    flat = " ".join(text.split())
+    out = []
+    for part in SENTENCE_END.split(flat):
+        part = part.strip(" •")
+        if MIN_SENTENCE <= len(part) <= MAX_SENTENCE:
+            out.append(part)
+        elif len(part) > MAX_SENTENCE:
+            # Long enumerations: cut at semicolons or commas, never mid-word.
+            for piece in re.split(r"(?<=[;,])\s+", part):
+                if MIN_SENTENCE <= len(piece) <= MAX_SENTENCE:
+                    out.append(piece)
+    return out
+
+
+def _terms(text: str) -> set[str]:
+    """Content words, stemmed so that participate/participar meet."""
+    return {stem(w) for w in content_words(text)}
+
+
+class ExtractiveAnswerer:
+    """Chooses answer sentences from the retrieved passages."""
+
+    def __init__(self, embedder: Embedder, cache_size: int = 4096) -> None:
+        self.embedder = embedder
+        self._cache: dict[str, np.ndarray] = {}
+        self._cache_size = cache_size
+
+    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
+        todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if todo:
+            if len(self._cache) + len(todo) > self._cache_size:
+                self._cache.clear()
+            for text, vec in zip(todo, self.embedder.embed(todo), strict=True):
+                self._cache[text] = vec
+        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 1))
+
+    def pick(self, question_vector: np.ndarray, question: str, hits: Sequence[Hit]) -> list[Pick]:
+        """Rank the sentences of the best passages; return the few that answer."""
+        q_terms = _terms(question)
+        candidates: list[tuple[int, Hit, str]] = []
+        for rank, hit in enumerate(hits[:MAX_CANDIDATE_CHUNKS]):
+            for sentence in sentences(hit.chunk.text, record=hit.chunk.collection != DOCUMENTS):
+                if sentence.endswith(":") or sum(ch.isalpha() for ch in sentence) < 0.5 * len(sentence):
+                    continue  # a heading or a table row, not a statement
+                candidates.append((rank, hit, sentence))
+        if not candidates:
+            return []
+        vectors = self._vectors([c[2] for c in candidates])
+        sims = vectors @ question_vector
+        scored: list[Pick] = []
+        for (rank, hit, sentence), sim in zip(candidates, sims, strict=True):
+            terms = _terms(sentence)
+            overlap = len(q_terms & terms) / max(1, len(q_terms))
+            heading_overlap = len(q_terms & _terms(hit.chunk.heading)) / max(1, len(q_terms))
+            brevity = 0.08 if len(sentence) < 60 else 0.0
+            score = float(sim) + 0.35 * overlap + 0.1 * heading_overlap + 0.08 / (rank + 1) - brevity
+            scored.append(Pick(hit.chunk, sentence, score, float(sim)))
+        scored.sort(key=lambda p: -p.score)
+        best = scored[0]
+        chosen = [best]
+        for pick in scored[1:]:
+            if len(chosen) == MAX_SENTENCES:
+                break
+            if pick.score < best.score - 0.12:
+                break
+            if any(_similar(pick.quote, c.quote) for c in chosen):
+                continue
+            chosen.append(pick)
+        return _in_reading_order(chosen)
+
+
+def _similar(a: str, b: str) -> bool:
+    ta, tb = _terms(a), _terms(b)
+    return bool(ta) and len(ta & tb) / len(ta | tb) > 0.6 or a in b or b in a
+
+
+def _in_reading_order(picks: list[Pick]) -> list[Pick]:
+    """Best sentence first; sentences from the same passage follow in the passage's own order."""
+    first_seen: dict[str, int] = {}
+    for i, p in enumerate(picks):
+        first_seen.setdefault(p.chunk.id, i)
+    return sorted(
+        picks,
+        key=lambda p: (
+            first_seen[p.chunk.id],
+            " ".join(p.chunk.text.split()).find(p.quote) if p.chunk.collection == DOCUMENTS else 0,
+        ),
+    )

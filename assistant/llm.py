@@ -1,0 +1,176 @@
+"""Answers written by an LLM (any OpenAI-compatible endpoint, through LangChain), verified in code.
+
+The model must end each sentence with ``[n: "exact quote"]``. As the reply streams in, each
+complete sentence is checked: n must name a passage that was given, and the quote must occur
+verbatim on that passage's page. Verified sentences are released to the user; a sentence that
+fails is dropped. If the reply is in the wrong language, says NOT_FOUND, or nothing survives,
+the caller falls back to the extractive answer — nothing unverified is ever sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.citations import make_citation, quote_is_verified
+from assistant.config import Settings
+from assistant.errors import LLMError
+from assistant.language import detect_language
+from assistant.models import Answer, Citation, Hit
+from assistant.pipeline import Index
+
+log = logging.getLogger(__name__)
+
+PROMPTS = Path(__file__).with_name("prompts")
+MAX_PASSAGES = 5  # small models lose track of citations with long contexts
+MAX_PASSAGE_CHARS = 900
+CITATION = re.compile(r"\[\s*(\d{1,2})\s*[:：]\s*[\"“«](.+?)[\"”»]\s*\]", re.DOTALL)
+BARE_CITATION = re.compile(r"\[\s*\d{1,2}\s*\]")
+LANGUAGE_NAMES = {"en": "English", "es": "Spanish (español)"}
+
+
+@dataclass(frozen=True)
+class Statement:
+    text: str  # the sentence without its evidence brackets
+    evidence: list[tuple[int, str]]  # (passage number, quote)
+
+
+def parse_segments(reply: str, final: bool) -> tuple[list[str], str]:
+    """Split off complete segments (text + its [n: "quote"] brackets); return (segments, rest)."""
+    segments = []
+    pos = 0
+    for match in re.finditer(r"(?:\s*\[\s*\d{1,2}\s*[:：]\s*[\"“«].+?[\"”»]\s*\])+", reply, re.DOTALL):
+        end = match.end()
+        if end == len(reply) and not final:
+            break  # another bracket may follow
+        segments.append(reply[pos:end])
+        pos = end
+    rest = reply[pos:]
+    if final and rest.strip():
+        segments.append(rest)
+        rest = ""
+    return segments, rest
+
+
+def statement_of(segment: str) -> Statement:
+    evidence = [(int(n), " ".join(q.split())) for n, q in CITATION.findall(segment)]
+    text = CITATION.sub("", segment)
+    text = BARE_CITATION.sub("", text)
+    return Statement(" ".join(text.split()), evidence)
+
+
+class LLMAnswerer:
+    """Writes an answer with a chat model, releasing only verified sentences."""
+
+    def __init__(self, chat: Any, index: Index) -> None:
+        self.chat = chat
+        self.index = index
+        self.system = (PROMPTS / "answer_system.txt").read_text(encoding="utf-8")
+        self.user = (PROMPTS / "answer_user.txt").read_text(encoding="utf-8")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, index: Index) -> LLMAnswerer:
+        from langchain_openai import ChatOpenAI
+
+        chat = ChatOpenAI(
+            base_url=settings.llm_base_url,
+            model=settings.llm_model or "",
+            api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed",
+            temperature=0,
+            timeout=settings.llm_timeout_s,
+            max_retries=1,
+            streaming=True,
+        )
+        return cls(chat, index)
+
+    def messages(self, question: str, language: str, passages: Sequence[Hit]) -> list[tuple[str, str]]:
+        blocks = []
+        for i, hit in enumerate(passages, start=1):
+            c = hit.chunk
+            where = f"page {c.page_start}" if c.page_start else (c.locator or "")
+            text = " ".join(c.text.split())[:MAX_PASSAGE_CHARS]
+            blocks.append(f"[{i}] ({c.title}, {where})\n{text}")
+        name = LANGUAGE_NAMES[language]
+        return [
+            ("system", self.system.format(language_name=name)),
+            ("human", self.user.format(passages="\n\n".join(blocks), question=question, language_name=name)),
+        ]
+
+    def stream(
+        self, question: str, standalone: str, language: str, hits: Sequence[Hit]
+    ) -> Iterator[tuple[str, Any]]:
+        """Yield ("delta", text) for each verified sentence, then ("answer", Answer | None)."""
+        passages = list(hits[:MAX_PASSAGES])
+        if not passages:
+            yield "answer", None
+            return
+        buffer, shown = "", []
+        citations: list[Citation] = []
+        by_key: dict[tuple[str, str], int] = {}
+        try:
+            tokens = self.chat.stream(self.messages(standalone, language, passages))
+            finished = False
+            while not finished:
+                try:
+                    token = next(tokens)
+                    buffer += str(token.content)
+                except StopIteration:
+                    finished = True
+                if buffer.strip().startswith("NOT_FOUND"):
+                    log.info("LLM found no answer in the passages")
+                    yield "answer", None
+                    return
+                segments, buffer = parse_segments(buffer, final=finished)
+                for segment in segments:
+                    rendered = self._verify(statement_of(segment), passages, citations, by_key, language)
+                    if rendered:
+                        piece = (" " if shown else "") + rendered
+                        shown.append(rendered)
+                        yield "delta", piece
+        except Exception as exc:  # the endpoint's errors come in many types; never break the answer
+            log.warning("LLM call failed, answering extractively: %s", LLMError(str(exc)))
+            yield "answer", None
+            return
+        if not shown:
+            yield "answer", None
+            return
+        yield "answer", Answer(" ".join(shown), language, False, tuple(citations), contexts=tuple(hits), mode="llm")
+
+    def _verify(
+        self,
+        statement: Statement,
+        passages: list[Hit],
+        citations: list[Citation],
+        by_key: dict[tuple[str, str], int],
+        language: str,
+    ) -> str | None:
+        """The sentence with renumbered [n] markers when all its evidence checks out; else None."""
+        if not statement.text or not statement.evidence:
+            log.info("dropping an uncited sentence: %.80s", statement.text)
+            return None
+        if len(statement.text) > 30 and detect_language(statement.text) != language:
+            log.info("dropping a sentence in the wrong language: %.80s", statement.text)
+            return None
+        numbers = []
+        for n, quote in statement.evidence:
+            if not 1 <= n <= len(passages):
+                log.info("dropping a sentence citing passage %d of %d", n, len(passages))
+                return None
+            chunk = passages[n - 1].chunk
+            if not quote_is_verified(self.index.catalog, chunk, quote):
+                log.info("dropping a sentence with a quote not found in passage %d: %.80s", n, quote)
+                return None
+            numbers.append((chunk, quote))
+        markers = []
+        for chunk, quote in numbers:
+            key = (chunk.id, quote)
+            if key not in by_key:
+                by_key[key] = len(citations) + 1
+                citations.append(make_citation(by_key[key], chunk, quote, self.index.manifest, self.index.catalog))
+            markers.append(f"[{by_key[key]}]")
+        text = statement.text.rstrip()
+        return f"{text} {''.join(markers)}"
