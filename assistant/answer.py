@@ -25,6 +25,7 @@ from assistant.guard import (
     absent_programme,
     asks_if_open,
     coverage,
+    in_domain,
     is_injection,
     missing_documents,
     named_missing_documents,
@@ -152,8 +153,11 @@ class Assistant:
         self, question: str, standalone: str, lang: str, hits: list[Hit], vector: Any
     ) -> Answer:
         picks = self.extractive.pick(vector, standalone, hits)
-        supported = bool(picks) and (
-            picks[0].similarity >= MIN_SIMILARITY and picks[0].score >= MIN_SCORE
+        supported = (
+            bool(picks)
+            and picks[0].similarity >= MIN_SIMILARITY
+            and picks[0].score >= MIN_SCORE
+            and (in_domain(standalone) or bool(identifiers(standalone)))
         )
         if not supported:
             return self._refusal(question, standalone, lang, hits=hits)

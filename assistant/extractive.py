@@ -36,9 +36,10 @@ def sentences(text: str, record: bool = False) -> list[str]:
     """Split a passage into sentences (each a whitespace-collapsed substring of the passage).
     A dataset record is split into its lines, and long lines at semicolons."""
     if record:
-        out = []
-        for line in text.split("\n"):
-            line = " ".join(line.split())
+        # The first two lines (what it is; its facts) read as one statement; participants follow.
+        lines = [" ".join(line.split()) for line in text.split("\n") if line.strip()]
+        out = [" ".join(lines[:2])] if lines else []
+        for line in lines[2:]:
             if len(line) <= 600:
                 out.append(line)
             else:
@@ -46,7 +47,13 @@ def sentences(text: str, record: bool = False) -> list[str]:
         return out
     flat = " ".join(text.split())
     out = []
-    for part in SENTENCE_END.split(flat):
+    parts = SENTENCE_END.split(flat)
+    # A passage may start or end mid-sentence: those fragments are not quoted.
+    if parts and parts[0][:1].islower():
+        parts = parts[1:]
+    if parts and not re.search(r"[.;:!?)\]”\"]$", parts[-1]):
+        parts = parts[:-1]
+    for part in parts:
         part = part.strip(" •")
         if MIN_SENTENCE <= len(part) <= MAX_SENTENCE:
             out.append(part)
