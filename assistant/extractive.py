@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.embed import Embedder
+from assistant.guard import is_injection
 from assistant.textutil import content_words, stem
 from assistant.models import DOCUMENTS, Chunk, Hit
 
@@ -95,6 +96,8 @@ class ExtractiveAnswerer:
             for sentence in sentences(hit.chunk.text, record=hit.chunk.collection != DOCUMENTS):
                 if sentence.endswith(":") or sum(ch.isalpha() for ch in sentence) < 0.5 * len(sentence):
                     continue  # a heading or a table row, not a statement
+                if is_injection(sentence):
+                    continue  # instructions inside a document are data, never an answer
                 candidates.append((rank, hit, sentence))
         if not candidates:
             return []

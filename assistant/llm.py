@@ -19,6 +19,7 @@ from typing import Any
 from assistant.citations import make_citation, quote_is_verified
 from assistant.config import Settings
 from assistant.errors import LLMError
+from assistant.guard import is_injection
 from assistant.language import detect_language
 from assistant.models import Answer, Citation, Hit
 from assistant.pipeline import Index
@@ -104,7 +105,8 @@ class LLMAnswerer:
         self, question: str, standalone: str, language: str, hits: Sequence[Hit]
     ) -> Iterator[tuple[str, Any]]:
         """Yield ("delta", text) for each verified sentence, then ("answer", Answer | None)."""
-        passages = list(hits[:MAX_PASSAGES])
+        # Passages that carry instructions ("ignore previous instructions ...") are not shown to the model.
+        passages = [h for h in hits if not is_injection(h.chunk.text)][:MAX_PASSAGES]
         if not passages:
             yield "answer", None
             return
@@ -161,7 +163,7 @@ class LLMAnswerer:
                 log.info("dropping a sentence citing passage %d of %d", n, len(passages))
                 return None
             chunk = passages[n - 1].chunk
-            if not quote_is_verified(self.index.catalog, chunk, quote):
+            if is_injection(quote) or not quote_is_verified(self.index.catalog, chunk, quote):
                 log.info("dropping a sentence with a quote not found in passage %d: %.80s", n, quote)
                 return None
             numbers.append((chunk, quote))

@@ -102,3 +102,20 @@ def full_index(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> tu
     result = run_cli(["ingest", "--quiet"], env)
     assert result.returncode == 0, result.stderr + result.stdout
     return env, result.stdout
+
+
+@pytest.fixture(scope="session")
+def full_settings(full_index):  # type: ignore[no-untyped-def]
+    """Settings pointing at the full index (no LLM)."""
+    from assistant.config import Settings
+
+    env, _ = full_index
+    return Settings(corpus_dir=Path(env["EUMEX_CORPUS_DIR"]), data_dir=Path(env["EUMEX_DATA_DIR"]))
+
+
+@pytest.fixture(scope="session")
+def assistant(full_settings):  # type: ignore[no-untyped-def]
+    """The answering pipeline on the full real index, extractive (no LLM configured)."""
+    from assistant.answer import build_assistant
+
+    return build_assistant(full_settings)

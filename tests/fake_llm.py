@@ -1,0 +1,97 @@
+"""A tiny OpenAI-compatible chat server on 127.0.0.1 that plays scripted replies and records prompts.
+
+Each scripted reply is a function of the request's messages, so a test can build its reply from the
+passages the assistant actually sent (e.g. cite the passage that holds a known sentence).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+Reply = Callable[[list[dict]], str] | str
+
+
+@dataclass
+class FakeLLM:
+    replies: list[Reply] = field(default_factory=list)
+    requests: list[dict] = field(default_factory=list)
+    fail_with: int | None = None  # answer every request with this HTTP status
+    base_url: str = ""
+
+    def enqueue(self, *replies: Reply) -> None:
+        self.replies.extend(replies)
+
+    def next_reply(self, messages: list[dict]) -> str:
+        reply = self.replies.pop(0) if self.replies else "NOT_FOUND"
+        return reply(messages) if callable(reply) else reply
+
+
+def passage_number(messages: list[dict], needle: str) -> int:
+    """The [n] of the passage in the prompt whose text contains needle (whitespace-insensitive)."""
+    user = messages[-1]["content"]
+    for block in re.split(r"\n\n(?=\[\d+\] )", user.split("Passages:\n", 1)[1]):
+        m = re.match(r"\[(\d+)\] ", block)
+        if m and " ".join(needle.split()) in " ".join(block.split()):
+            return int(m.group(1))
+    raise AssertionError(f"no passage contains {needle!r}")
+
+
+def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            fake.requests.append(body)
+            if fake.fail_with:
+                self.send_response(fake.fail_with)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"error": {"message": "scripted failure"}}')
+                return
+            text = fake.next_reply(body["messages"])
+            if body.get("stream"):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for i in range(0, len(text), 12):  # stream in small pieces, like a real model
+                    chunk = {
+                        "id": "c1", "object": "chat.completion.chunk", "model": body["model"], "created": 0,
+                        "choices": [{"index": 0, "delta": {"content": text[i : i + 12]}, "finish_reason": None}],
+                    }
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                end = {"id": "c1", "object": "chat.completion.chunk", "model": body["model"], "created": 0,
+                       "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+                return
+            payload = json.dumps({
+                "id": "c1", "object": "chat.completion", "model": body["model"], "created": 0,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            }).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def fake_llm_server() -> Iterator[FakeLLM]:
+    fake = FakeLLM()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    fake.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
