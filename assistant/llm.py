@@ -61,7 +61,8 @@ def statement_of(segment: str) -> Statement:
     evidence = [(int(n), " ".join(q.split())) for n, q in CITATION.findall(segment)]
     text = CITATION.sub("", segment)
     text = BARE_CITATION.sub("", text)
-    return Statement(" ".join(text.split()), evidence)
+    # The model often puts the sentence's full stop after the brackets: it belongs to the previous one.
+    return Statement(" ".join(text.split()).lstrip(".,;: "), evidence)
 
 
 class LLMAnswerer:
@@ -174,5 +175,5 @@ class LLMAnswerer:
                 by_key[key] = len(citations) + 1
                 citations.append(make_citation(by_key[key], chunk, quote, self.index.manifest, self.index.catalog))
             markers.append(f"[{by_key[key]}]")
-        text = statement.text.rstrip()
-        return f"{text} {''.join(markers)}"
+        text = statement.text.rstrip().rstrip(".")
+        return f"{text} {''.join(markers)}."
