@@ -5,6 +5,8 @@
     eumex stats                            describe the index
     eumex search "QUERY"                   the passages hybrid retrieval finds
     eumex ask "QUESTION"                   a cited answer, in English or Spanish
+    eumex serve                            the web chat and HTTP API (http://127.0.0.1:8000)
+    eumex feedback list                    what users said about answers
 
 Results go to stdout, logs and progress bars to stderr. Every error a person can fix is
 printed as one line that says how, with a non-zero exit code.
@@ -306,6 +308,58 @@ def ask(settings: Settings, question: str | None, as_json: bool, lang: str, conv
         for c in answer.citations:
             where = f"p. {c.page}" if c.page is not None else (c.locator or "")
             click.echo(f"[{c.n}] {c.title} — {where}" + (f" — {c.url}" if c.url else ""))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port.")
+@click.pass_obj
+@friendly
+def serve(settings: Settings, host: str, port: int) -> None:
+    """Serve the web chat at / and the HTTP API under /api (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from assistant.api import create_app
+    from assistant.pipeline import build_index
+
+    if not build_index(settings).catalog.counts()["chunks"]:
+        raise EumexError("The index is empty - run `eumex ingest` first (or `make run`).")
+    click.echo(f"EUMEX Assistant: open http://{host}:{port}/ (API docs at /docs). Ctrl+C stops it.", err=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
+                proxy_headers=False)
+
+
+@cli.group()
+def feedback() -> None:
+    """Read the feedback users gave on answers."""
+
+
+@feedback.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000), help="Most recent N.")
+@click.pass_obj
+@friendly
+def feedback_list_cmd(settings: Settings, as_json: bool, limit: int) -> None:
+    """List the most recent feedback first."""
+    import time
+
+    from assistant.feedback import FeedbackStore
+
+    items = FeedbackStore(settings.feedback_path).list(limit)
+    for item in items:
+        if as_json:
+            click.echo(json.dumps(item, ensure_ascii=False))
+            continue
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(item["created_at"]))
+        thumb = "+" if item["rating"] == "up" else "-"
+        click.echo(f"{item['id']:>5} {when} [{thumb}] conversation {item['conversation_id']}")
+        if item["question"]:
+            click.echo(f"      Q: {item['question']}")
+        click.echo(f"      A: {' '.join(item['message'].split())[:200]}")
+        if item["reason"]:
+            click.echo(f"      reason: {item['reason']}")
+    if not items and not as_json:
+        click.echo("No feedback yet.")
 
 
 def main() -> None:

@@ -82,6 +82,18 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(default=None, description="API key for the chat endpoint.")
     llm_timeout_s: float = Field(default=60.0, gt=0, description="Timeout of one LLM call (seconds).")
 
+    # --- web API -----------------------------------------------------------------------------
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for maintainer endpoints (GET /api/feedback); unset: those endpoints are off.",
+    )
+    rate_limit_per_minute: int = Field(
+        default=30, ge=1, le=100_000, description="Questions and searches per client IP per minute."
+    )
+    cors_origins: str = Field(
+        default="", description="Comma-separated origins allowed to call the API from a browser (default: none)."
+    )
+
     # --- logging -----------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
 
@@ -110,6 +122,15 @@ class Settings(BaseSettings):
     def catalog_path(self) -> Path:
         """SQLite catalog: keyword index (FTS5), chunk texts, ingestion state."""
         return self.data_dir / "catalog.sqlite3"
+
+    @property
+    def feedback_path(self) -> Path:
+        """SQLite file holding the users' feedback on answers."""
+        return self.data_dir / "feedback.sqlite3"
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @property
     def uses_chroma_server(self) -> bool:

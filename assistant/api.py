@@ -1,0 +1,341 @@
+"""The HTTP API and web chat: `create_app(settings)`; run it with `eumex serve`.
+
+    POST /api/ask        question -> the answer JSON (same as `eumex ask --json`)
+    POST /api/chat       question -> Server-Sent Events: delta*, citations, done (or error)
+    GET  /api/search     the passages hybrid retrieval finds (same as `eumex search --json`)
+    GET  /api/documents  the manifest: present and missing documents;  GET /api/documents/{id}: the PDF
+    POST /api/feedback   thumbs up/down;  GET /api/feedback (maintainers, bearer token)
+    GET  /healthz, /metrics, /docs;  GET / the chat page (bots/web/static)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sse_starlette import EventSourceResponse
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from assistant import web_errors
+from assistant.answer import Assistant, build_assistant
+from assistant.api_models import (
+    AnswerOut,
+    DocumentOut,
+    DocumentsOut,
+    FeedbackCreated,
+    FeedbackIn,
+    FeedbackList,
+    Health,
+    Problem,
+    Question,
+    SearchOut,
+)
+from assistant.config import Settings
+from assistant.errors import EumexError, IndexNotReady, QuestionError
+from assistant.feedback import FeedbackStore
+from assistant.language import resolve_language
+from assistant.messages import t
+from assistant.metrics import Metrics, MetricsMiddleware
+from assistant.models import DOCUMENTS, Answer
+from assistant.ratelimit import RateLimiter
+
+log = logging.getLogger("eumex.api")
+STATIC_DIR = Path(__file__).resolve().parents[1] / "bots" / "web" / "static"
+MAX_BODY_BYTES = 64 * 1024
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem} for code in (413, 422, 429, 503)
+}
+
+
+# --- dependencies ----------------------------------------------------------------------------------
+def get_assistant(request: Request) -> Assistant:
+    """The one Assistant built at start-up, once its index is known to hold something."""
+    assistant: Assistant | None = request.app.state.assistant
+    if assistant is None:
+        raise IndexNotReady("The assistant is still starting - try again in a few seconds.")
+    if not request.app.state.ready:
+        assistant.retriever.ensure_ready()  # raises IndexNotReady (503) with the fix
+        request.app.state.ready = True
+    return assistant
+
+
+def rate_limited(request: Request) -> None:
+    """Spend one of the client's tokens, or answer 429 with Retry-After."""
+    client = request.client.host if request.client else "unknown"
+    wait = request.app.state.limiter.acquire(client)
+    if wait is not None:
+        raise HTTPException(
+            status_code=429,
+            detail=f"Too many requests - please wait {wait} s and try again.",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics  # type: ignore[no-any-return]
+
+
+def get_feedback(request: Request) -> FeedbackStore:
+    return request.app.state.feedback  # type: ignore[no-any-return]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+AssistantDep = Annotated[Assistant, Depends(get_assistant)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Limited = Depends(rate_limited)
+
+
+class BodyLimit:
+    """Refuse bodies over 64 KiB before reading them (a question is at most 2000 characters)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length", b"")
+            if length.isdigit() and int(length) > MAX_BODY_BYTES:
+                response = JSONResponse(status_code=413, content={"detail": "The request body is too large."})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _question(body: Question) -> str:
+    """The question with whitespace collapsed; a blank one is a QuestionError (422) before any work."""
+    question = " ".join(body.question.split())
+    if not question:
+        raise QuestionError(t(resolve_language(body.lang, ""), "empty"))
+    return question
+
+
+def _event(name: str, data: Any) -> dict[str, str]:
+    return {"event": name, "data": json.dumps(data, ensure_ascii=False)}
+
+
+def _chat_events(assistant: Assistant, metrics: Metrics, question: str, body: Question) -> AsyncIterator[dict[str, str]]:
+    """delta events as the answer is produced, then citations and done; any failure is an error event."""
+
+    def produce() -> Iterator[tuple[str, Any]]:
+        yield from assistant.stream(question, body.conversation_id, body.lang)
+
+    async def events() -> AsyncIterator[dict[str, str]]:
+        try:
+            async for kind, value in iterate_in_threadpool(produce()):
+                if kind == "delta":
+                    yield _event("delta", {"text": value})
+                elif kind == "answer":
+                    answer: Answer = value
+                    metrics.observe_answer(answer)
+                    data = answer.as_json()
+                    yield _event("citations", data["citations"])
+                    yield _event("done", data)
+        except QuestionError as exc:
+            yield _event("error", {"message": str(exc)})
+        except EumexError as exc:
+            log.error("chat failed: %s: %s", type(exc).__name__, exc)
+            message = str(exc) if isinstance(exc, IndexNotReady) else "The answer could not be completed."
+            yield _event("error", {"message": message})
+        except Exception:
+            log.exception("chat failed")
+            yield _event("error", {"message": "Internal error"})
+
+    return events()
+
+
+# --- the app ---------------------------------------------------------------------------------------
+def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAPI:
+    """Build the app; without `assistant`, the lifespan builds one from the settings and shares it."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.assistant is None:
+            built = await run_in_threadpool(build_assistant, settings)
+            try:
+                await run_in_threadpool(built.retriever.embed_query, "warm up")  # load the model now
+            except EumexError as exc:
+                log.warning("embedder warm-up failed: %s", exc)
+            app.state.assistant = built
+        yield
+
+    app = FastAPI(
+        title="EUMEX Assistant",
+        version="0.1.0",
+        summary="Cited answers about EU research funding (Horizon 2020, Horizon Europe) from the EU–Mexico angle.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.assistant = assistant
+    app.state.ready = False
+    app.state.metrics = Metrics()
+    app.state.limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.feedback = FeedbackStore(settings.feedback_path)
+    web_errors.install(app)
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Authorization"],
+        )
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+
+    app.add_middleware(BodyLimit)
+    _routes(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of thin routes reads best
+    @app.post("/api/ask", response_model=AnswerOut, responses=ERRORS, dependencies=[Limited], tags=["answers"])
+    def ask(body: Question, assistant: AssistantDep, metrics: MetricsDep) -> dict[str, Any]:
+        """Answer one question with numbered, verified citations (or an honest refusal)."""
+        answer = assistant.ask(_question(body), conversation_id=body.conversation_id, lang=body.lang)
+        metrics.observe_answer(answer)
+        return answer.as_json()
+
+    @app.post(
+        "/api/chat",
+        responses={**ERRORS, 200: {"content": {"text/event-stream": {}}, "description": "SSE: delta*, citations, done"}},
+        dependencies=[Limited],
+        tags=["answers"],
+    )
+    async def chat(body: Question, assistant: AssistantDep, metrics: MetricsDep) -> EventSourceResponse:
+        """Stream the answer as Server-Sent Events: `delta` {text}…, `citations` [..], `done` {answer JSON}."""
+        question = _question(body)
+        return EventSourceResponse(_chat_events(assistant, metrics, question, body), ping=15)
+
+    @app.get("/api/search", response_model=SearchOut, responses=ERRORS, dependencies=[Limited], tags=["answers"])
+    def search(
+        assistant: AssistantDep,
+        q: Annotated[str, Query(min_length=1, max_length=2000, description="The search text")],
+        k: Annotated[int, Query(ge=1, le=100)] = 8,
+    ) -> dict[str, Any]:
+        """The passages hybrid retrieval finds for `q`, best first."""
+        hits = assistant.retriever.search(q, k=k, collections=(DOCUMENTS,))
+        return {
+            "query": q,
+            "results": [
+                {
+                    "rank": rank,
+                    "document": h.chunk.document,
+                    "page": h.chunk.page_start,
+                    "locator": h.chunk.locator,
+                    "chunk_id": h.chunk.id,
+                    "heading": h.chunk.heading,
+                    "text": h.chunk.text,
+                    "score": round(h.score, 6),
+                    "sources": list(h.sources),
+                }
+                for rank, h in enumerate(hits, start=1)
+            ],
+        }
+
+    @app.get("/api/documents", response_model=DocumentsOut, tags=["documents"])
+    def documents(assistant: AssistantDep, settings: SettingsDep) -> dict[str, Any]:
+        """Every manifest document: the ones the assistant has read and the key texts it lacks."""
+        return {
+            "documents": [
+                DocumentOut(
+                    id=d.id, path=d.path, title=d.title, short_title=d.label, programme=d.programme, kind=d.kind,
+                    language=d.language, period=d.period, url=d.url, present=d.present,
+                    viewable=_pdf_path(settings, d.path, d.present) is not None,
+                    covers=d.covers, covers_es=d.covers_es,
+                )
+                for d in assistant.manifest.documents
+            ]
+        }
+
+    @app.get(
+        "/api/documents/{doc_id}",
+        response_class=FileResponse,
+        responses={200: {"content": {"application/pdf": {}}}, 404: {"model": Problem}},
+        tags=["documents"],
+    )
+    def document_file(doc_id: str, assistant: AssistantDep, settings: SettingsDep) -> FileResponse:
+        """The PDF of a present document, shown inline (link to a page with `#page=N`)."""
+        doc = assistant.manifest.by_id(doc_id)  # manifest ids only: a path never reaches the file system
+        if doc is None:
+            raise HTTPException(404, f"Unknown document '{doc_id}'. GET /api/documents lists them.")
+        path = _pdf_path(settings, doc.path, doc.present)
+        if path is None:
+            where = f" The official version is at {doc.url}." if doc.url else ""
+            raise HTTPException(404, f"'{doc.label}' is not a PDF in this assistant's corpus.{where}")
+        return FileResponse(
+            path, media_type="application/pdf", filename=path.name, content_disposition_type="inline"
+        )
+
+    @app.post("/api/feedback", status_code=201, response_model=FeedbackCreated, responses=ERRORS,
+              dependencies=[Limited], tags=["feedback"])
+    def feedback_add(body: FeedbackIn, store: FeedbackDep) -> dict[str, int]:
+        """Record a thumbs up or down on an answer, with an optional reason."""
+        reason = (body.reason or "").strip() or None
+        return {"id": store.add(body.conversation_id, body.rating, body.message, body.question, reason)}
+
+    @app.get("/api/feedback", response_model=FeedbackList,
+             responses={401: {"model": Problem}, 404: {"model": Problem}}, tags=["feedback"])
+    def feedback_list(
+        store: FeedbackDep,
+        settings: SettingsDep,
+        authorization: Annotated[str | None, Header()] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> dict[str, Any]:
+        """The latest feedback, for maintainers (`Authorization: Bearer $EUMEX_ADMIN_TOKEN`)."""
+        if settings.admin_token is None:
+            raise HTTPException(404, "Not enabled: set EUMEX_ADMIN_TOKEN on the server to read feedback here.")
+        expected = f"Bearer {settings.admin_token.get_secret_value()}".encode()
+        if not secrets.compare_digest((authorization or "").encode(), expected):
+            raise HTTPException(401, "A valid admin token is required.", headers={"WWW-Authenticate": "Bearer"})
+        return {"feedback": store.list(limit)}
+
+    @app.get("/healthz", response_model=Health, responses={503: {"model": Health}}, tags=["operations"])
+    def healthz(request: Request) -> JSONResponse:
+        """Whether the index is loaded, with its document and chunk counts (503 when empty)."""
+        assistant: Assistant | None = request.app.state.assistant
+        counts = assistant.index.catalog.counts() if assistant else {"documents": 0, "chunks": 0}
+        loaded = counts["chunks"] > 0
+        body = Health(
+            status="ok" if loaded else "empty", index_loaded=loaded, documents=counts["documents"],
+            chunks=counts["chunks"], mode="llm" if assistant and assistant.llm is not None else "extractive",
+        )
+        return JSONResponse(body.model_dump(), status_code=200 if loaded else 503)
+
+    @app.get("/metrics", response_class=Response, tags=["operations"])
+    def metrics(metrics: MetricsDep) -> Response:
+        """Prometheus metrics: requests, latencies per stage, abstentions."""
+        return Response(metrics.render(), media_type=metrics.content_type)
+
+    @app.get("/", include_in_schema=False)
+    def index_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers=PAGE_HEADERS)
+
+
+def _pdf_path(settings: Settings, relative: str, present: bool) -> Path | None:
+    """The file for a manifest path, when it is a PDF inside the corpus directory; None otherwise."""
+    if not present or not relative.lower().endswith(".pdf"):
+        return None
+    root = settings.corpus_dir.resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return path
