@@ -10,7 +10,7 @@ EUMEX := $(VENV)/bin/eumex
 SHARED_CORPUS := $(abspath ../shared/corpus/raw)
 export EUMEX_CORPUS_MIRROR ?= $(if $(wildcard $(SHARED_CORPUS)/SOURCES.tsv),$(SHARED_CORPUS),)
 
-.PHONY: install run ingest test bench clean
+.PHONY: install run ingest test bench bench-api clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,7 @@ ingest: install
 	$(EUMEX) ingest
 
 run: ingest
+	$(EUMEX) serve
 
 test: install
 	$(PY) -m pytest
@@ -32,5 +33,8 @@ test: install
 bench: install
 	$(PY) bench/ingest.py
 
+bench-api: install
+	$(PY) bench/api_load.py
+
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache test-artifacts
