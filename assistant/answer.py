@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -63,6 +64,9 @@ class Assistant:
     extractive: ExtractiveAnswerer
     llm: Any = None  # assistant.llm.LLMAnswerer when configured
     conversations: Conversations = field(default_factory=Conversations)
+    # CPU-bound work (embedding, retrieval, sentence scoring) runs at most this many at a time; waiting
+    # requests queue in order instead of all slowing down together on a 2-core machine.
+    cpu_slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(2))
 
     @property
     def manifest(self) -> Manifest:
@@ -100,8 +104,9 @@ class Assistant:
             answer = self._refusal(question, standalone, language)
         else:
             t1 = time.perf_counter()
-            vector = self.retriever.embed_query(standalone)
-            hits = self.retrieve(standalone)
+            with self.cpu_slots:
+                vector = self.retriever.embed_query(standalone)
+                hits = self.retrieve(standalone)
             timings["retrieve"] = (time.perf_counter() - t1) * 1000
             answer = None
             if self.llm is not None:
@@ -114,7 +119,8 @@ class Assistant:
                 timings["generate"] = (time.perf_counter() - t2) * 1000
             if answer is None:
                 t2 = time.perf_counter()
-                answer = self._extractive(question, standalone, language, hits, vector)
+                with self.cpu_slots:
+                    answer = self._extractive(question, standalone, language, hits, vector)
                 timings["extract"] = (time.perf_counter() - t2) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
         answer = Answer(
@@ -129,8 +135,9 @@ class Assistant:
             mode=answer.mode,
         )
         self.conversations.add(conversation_id, Turn(question, standalone, answer.answer))
-        if self.llm is None or answer.mode != "llm":
-            yield "delta", answer.answer
+        if answer.mode != "llm":  # the LLM path has streamed its verified sentences already
+            for i, line in enumerate(answer.answer.split("\n")):
+                yield "delta", ("\n" if i else "") + line
         yield "answer", answer
 
     def retrieve(self, question: str, k: int = 8) -> list[Hit]:

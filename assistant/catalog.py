@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS pages (
 );
 """
 
+WORDS = re.compile(r"\w+", re.UNICODE)
 CHUNK_COLUMNS = (
     "id, doc_id, collection, document, page_start, page_end, locator, heading, language, programme, "
     "kind, period, title, text"
@@ -278,10 +279,19 @@ class Catalog:
 
     def find_exact(self, needle: str, k: int = 20, collection: str | None = None) -> list[Chunk]:
         """Chunks containing an identifier as a whole token (topic code, article, acronym), any case."""
-        sql = f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE instr(lower(text), lower(?)) > 0"
-        params: list[object] = [needle]
+        # The FTS index narrows the candidates to chunks with the identifier's words in sequence;
+        # the regular expression below then requires the exact token.
+        words = WORDS.findall(needle.lower())
+        if not words:
+            return []
+        phrase = '"' + " ".join(words) + '"'
+        sql = (
+            f"SELECT {', '.join('c.' + c.strip() for c in CHUNK_COLUMNS.split(','))} FROM chunks_fts "
+            "JOIN chunks c ON c.rowid = chunks_fts.rowid WHERE chunks_fts MATCH ?"
+        )
+        params: list[object] = [phrase]
         if collection:
-            sql += " AND collection = ?"
+            sql += " AND c.collection = ?"
             params.append(collection)
         pattern = re.compile(rf"(?<![\w-]){re.escape(needle)}(?![\w-]|-\d)", re.IGNORECASE)
         out = []

@@ -7,6 +7,7 @@ verbatim piece of its page; framing text is written in English or Spanish around
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -78,15 +79,21 @@ class ExtractiveAnswerer:
         self.embedder = embedder
         self._cache: dict[str, np.ndarray] = {}
         self._cache_size = cache_size
+        self._lock = threading.Lock()
 
     def _vectors(self, texts: Sequence[str]) -> np.ndarray:
-        todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        """Sentence vectors, from the cache when a sentence was seen before (threads share it)."""
+        with self._lock:
+            known = {t: self._cache[t] for t in texts if t in self._cache}
+        todo = [t for t in dict.fromkeys(texts) if t not in known]
         if todo:
-            if len(self._cache) + len(todo) > self._cache_size:
-                self._cache.clear()
-            for text, vec in zip(todo, self.embedder.embed(todo), strict=True):
-                self._cache[text] = vec
-        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 1))
+            fresh = dict(zip(todo, self.embedder.embed(todo), strict=True))
+            known.update(fresh)
+            with self._lock:
+                if len(self._cache) + len(fresh) > self._cache_size:
+                    self._cache.clear()
+                self._cache.update(fresh)
+        return np.stack([known[t] for t in texts]) if texts else np.zeros((0, 1))
 
     def pick(self, question_vector: np.ndarray, question: str, hits: Sequence[Hit]) -> list[Pick]:
         """Rank the sentences of the best passages; return the few that answer."""

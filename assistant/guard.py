@@ -36,21 +36,23 @@ def asks_if_open(question: str) -> bool:
     return bool(OPEN_CALL.search(question))
 
 
-def _mentions(question: str, phrase: str) -> bool:
-    q, p = f" {fold(question)} ", fold(phrase)
+def _mentions(folded_question: str, phrase: str) -> bool:
+    q, p = f" {folded_question} ", fold(phrase)
     return f" {p} " in re.sub(r"[^\w/-]+", " ", q) or (len(p) > 12 and p in q)
 
 
 def named_missing_documents(question: str, manifest: Manifest) -> list[Document]:
     """Missing documents the question names explicitly ("according to the AMGA ...")."""
-    return [doc for doc in manifest.missing if any(_mentions(question, n) for n in doc.names)]
+    q = fold(question)
+    return [doc for doc in manifest.missing if any(_mentions(q, n) for n in doc.names)]
 
 
 def missing_documents(question: str, manifest: Manifest) -> list[Document]:
     """Missing documents whose subject the question touches (named, or by keyword), best match first."""
+    q = fold(question)
     scored = []
     for doc in manifest.missing:
-        hits = [k for k in (*doc.names, *doc.keywords) if _mentions(question, k)]
+        hits = [k for k in (*doc.names, *doc.keywords) if _mentions(q, k)]
         if hits:
             scored.append((max(len(h) for h in hits) + 10 * len(hits), doc))
     return [doc for _, doc in sorted(scored, key=lambda x: -x[0])]

@@ -9,6 +9,7 @@ without having to calibrate their scores against each other.
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,15 +71,18 @@ class Retriever:
 
     def __post_init__(self) -> None:
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def embed_query(self, query: str) -> np.ndarray:
         """The query's vector (a few hundred recent queries are remembered)."""
-        vector = self._query_cache.get(query)
+        with self._cache_lock:
+            vector = self._query_cache.get(query)
         if vector is None:
             vector = self.embedder.embed([query])[0]
-            self._query_cache[query] = vector
-            if len(self._query_cache) > 512:
-                self._query_cache.popitem(last=False)
+            with self._cache_lock:
+                self._query_cache[query] = vector
+                if len(self._query_cache) > 512:
+                    self._query_cache.popitem(last=False)
         return vector
 
     def ensure_ready(self) -> None:
