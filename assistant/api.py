@@ -48,6 +48,7 @@ from assistant.messages import t
 from assistant.metrics import Metrics, MetricsMiddleware
 from assistant.models import DOCUMENTS, Answer
 from assistant.ratelimit import RateLimiter
+from assistant.retrieve import search_json
 
 log = logging.getLogger("eumex.api")
 STATIC_DIR = Path(__file__).resolve().parents[1] / "bots" / "web" / "static"
@@ -233,23 +234,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of thin routes 
     ) -> dict[str, Any]:
         """The passages hybrid retrieval finds for `q`, best first."""
         hits = assistant.retriever.search(q, k=k, collections=(DOCUMENTS,))
-        return {
-            "query": q,
-            "results": [
-                {
-                    "rank": rank,
-                    "document": h.chunk.document,
-                    "page": h.chunk.page_start,
-                    "locator": h.chunk.locator,
-                    "chunk_id": h.chunk.id,
-                    "heading": h.chunk.heading,
-                    "text": h.chunk.text,
-                    "score": round(h.score, 6),
-                    "sources": list(h.sources),
-                }
-                for rank, h in enumerate(hits, start=1)
-            ],
-        }
+        return search_json(q, hits)
 
     @app.get("/api/documents", response_model=DocumentsOut, tags=["documents"])
     def documents(assistant: AssistantDep, settings: SettingsDep) -> dict[str, Any]:

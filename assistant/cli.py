@@ -242,26 +242,15 @@ def search(settings: Settings, query: str | None, k: int, as_json: bool, batch: 
            collection: tuple[str, ...]) -> None:
     """Show the passages the assistant would read for QUERY (hybrid retrieval)."""
     from assistant.pipeline import build_index, build_retriever
+    from assistant.retrieve import search_json
 
     retriever = build_retriever(build_index(settings))
     for q in _questions(batch, query):
         hits = retriever.search(q, k=k, collections=collection or ("documents",))
-        results = [
-            {
-                "rank": rank,
-                "document": h.chunk.document,
-                "page": h.chunk.page_start,
-                "locator": h.chunk.locator,
-                "chunk_id": h.chunk.id,
-                "heading": h.chunk.heading,
-                "text": h.chunk.text,
-                "score": round(h.score, 6),
-                "sources": list(h.sources),
-            }
-            for rank, h in enumerate(hits, start=1)
-        ]
+        data = search_json(q, hits)
+        results = data["results"]
         if as_json or batch is not None:
-            click.echo(json.dumps({"query": q, "results": results}, ensure_ascii=False))
+            click.echo(json.dumps(data, ensure_ascii=False))
             continue
         click.echo(f"Results for: {q}")
         for r in results:

@@ -166,3 +166,24 @@ class Retriever:
                     fused[cid] *= 1.5
         best = sorted(fused, key=lambda i: -fused[i])[:k]
         return [Hit(chunks[i], fused[i], tuple(sources[i]), dense_scores.get(i)) for i in best]
+
+
+def search_json(query: str, hits: Sequence[Hit]) -> dict[str, object]:
+    """The JSON shape of `eumex search --json` and `GET /api/search`."""
+    return {
+        "query": query,
+        "results": [
+            {
+                "rank": rank,
+                "document": h.chunk.document,
+                "page": h.chunk.page_start,
+                "locator": h.chunk.locator,
+                "chunk_id": h.chunk.id,
+                "heading": h.chunk.heading,
+                "text": h.chunk.text,
+                "score": round(h.score, 6),
+                "sources": list(h.sources),
+            }
+            for rank, h in enumerate(hits, start=1)
+        ],
+    }

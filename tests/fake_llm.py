@@ -1,4 +1,5 @@
-"""A tiny OpenAI-compatible chat server on 127.0.0.1 that plays scripted replies and records prompts.
+"""A tiny OpenAI-compatible server on 127.0.0.1: scripted chat replies (recording the prompts) and
+random /v1/embeddings.
 
 Each scripted reply is a function of the request's messages, so a test can build its reply from the
 passages the assistant actually sent (e.g. cite the passage that holds a known sentence).
@@ -13,6 +14,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
 
 Reply = Callable[[list[dict]], str] | str
 
@@ -47,6 +50,11 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
             fake.requests.append(body)
+            if self.path.endswith("/embeddings"):
+                rng = np.random.default_rng(len(fake.requests))
+                data = [{"index": i, "embedding": rng.normal(size=8).tolist()} for i in range(len(body["input"]))]
+                self._json({"object": "list", "data": data, "model": body["model"]})
+                return
             if fake.fail_with:
                 self.send_response(fake.fail_with)
                 self.send_header("Content-Type", "application/json")
@@ -68,11 +76,14 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
                 self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
                 return
-            payload = json.dumps({
+            self._json({
                 "id": "c1", "object": "chat.completion", "model": body["model"], "created": 0,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-            }).encode()
+            })
+
+        def _json(self, data: dict) -> None:
+            payload = json.dumps(data).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))

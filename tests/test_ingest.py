@@ -10,7 +10,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from assistant.catalog import Catalog
@@ -332,38 +331,16 @@ def test_wrong_config_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_openai_embedder_against_local_server(tmp_path: Path, small_corpus) -> None:  # type: ignore[no-untyped-def]
     """The OpenAI-compatible backend, against a tiny /v1/embeddings server on 127.0.0.1."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from tests.fake_llm import fake_llm_server
 
-    calls: list[int] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            calls.append(len(body["input"]))
-            rng = np.random.default_rng(0)
-            data = [{"index": i, "embedding": rng.normal(size=8).tolist()} for i in range(len(body["input"]))]
-            payload = json.dumps({"data": data, "model": body["model"]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with fake_llm_server() as fake:
         corpus, docs = small_corpus
         settings = _settings(
             tmp_path, corpus, docs, embedder="openai", embed_model="tiny",
-            embed_base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", embed_batch_size=16,
+            embed_base_url=fake.base_url, embed_batch_size=16,
         )
         report = _ingest(settings)
+        calls = [len(r["input"]) for r in fake.requests]
         assert report.ok and report.embedded > 16
         assert max(calls) <= 16 and sum(calls) == report.embedded
         assert _consistent(settings)[DOCUMENTS] == report.embedded
-    finally:
-        server.shutdown()
