@@ -9,7 +9,6 @@ filtered through it, so readers never see half an ingestion.
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 import threading
@@ -334,7 +333,3 @@ class Catalog:
         except sqlite3.DatabaseError as exc:
             return f"fts: {exc}"
         return str(result)
-
-
-def dumps(obj: object) -> str:
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True)

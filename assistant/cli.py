@@ -193,6 +193,7 @@ def stats(settings: Settings, as_json: bool) -> None:
         if settings.uses_chroma_server
         else f"embedded chroma {settings.index_dir}",
         "embedder": index.embedder.name,
+        "embedder_at_last_ingestion": index.catalog.get_meta("embedder"),
         "catalog": counts,
         "vectors": vectors,
         "consistent": consistent,
