@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from assistant.citations import make_citation, quote_is_verified
@@ -123,16 +123,8 @@ class Assistant:
                     answer = self._extractive(question, standalone, language, hits, vector)
                 timings["extract"] = (time.perf_counter() - t2) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
-        answer = Answer(
-            answer=answer.answer,
-            language=language,
-            abstained=answer.abstained,
-            citations=answer.citations,
-            timings_ms=timings,
-            question=question,
-            standalone_question=standalone,
-            contexts=answer.contexts,
-            mode=answer.mode,
+        answer = replace(
+            answer, language=language, timings_ms=timings, question=question, standalone_question=standalone
         )
         self.conversations.add(conversation_id, Turn(question, standalone, answer.answer))
         if answer.mode != "llm":  # the LLM path has streamed its verified sentences already
