@@ -22,9 +22,12 @@ STOPWORDS = frozenset(
 )
 
 
+DASHES = str.maketrans({"–": "-", "—": "-", "‐": "-", "‑": "-"})
+
+
 def fold(text: str) -> str:
-    """Lowercase without accents, whitespace collapsed."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
+    """Lowercase without accents, dashes as '-', whitespace collapsed."""
+    decomposed = unicodedata.normalize("NFKD", text.lower().translate(DASHES))
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
 
 
