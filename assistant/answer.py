@@ -35,6 +35,7 @@ from assistant.language import resolve_language
 from assistant.manifest import PROGRAMME_LABELS, Manifest
 from assistant.messages import t
 from assistant.models import DOCUMENTS, PROJECTS, TOPICS, Answer, Chunk, Citation, Hit
+from assistant.partners import PartnerSearch, is_partner_question, needs_rules_too
 from assistant.pipeline import Index
 from assistant.retrieve import TOPIC_CODE, Retriever, identifiers
 
@@ -63,6 +64,7 @@ class Assistant:
     retriever: Retriever
     extractive: ExtractiveAnswerer
     llm: Any = None  # assistant.llm.LLMAnswerer when configured
+    partners: PartnerSearch | None = None  # CORDIS partner search (None when the index has no CORDIS data)
     conversations: Conversations = field(default_factory=Conversations)
     # CPU-bound work (embedding, retrieval, sentence scoring) runs at most this many at a time; waiting
     # requests queue in order instead of all slowing down together on a 2-core machine.
@@ -102,6 +104,24 @@ class Assistant:
         elif named_missing_documents(standalone, self.manifest) or absent_programme(standalone, self.manifest):
             # The question is about a text we do not have: say so rather than answer from neighbours.
             answer = self._refusal(question, standalone, language)
+        elif self.partners is not None and is_partner_question(standalone, self.partners.index):
+            # "Who could we partner with?": the partner search over the CORDIS tables; with the rules
+            # as well when the question also asks about them, in two clearly separated parts.
+            rules = None
+            if needs_rules_too(standalone):
+                t1 = time.perf_counter()
+                with self.cpu_slots:
+                    vector = self.retriever.embed_query(standalone)
+                    hits = self.retriever.search(standalone, k=8, collections=(DOCUMENTS,))
+                    rules = self._extractive(question, standalone, language, hits, vector)
+                timings["retrieve"] = (time.perf_counter() - t1) * 1000
+            t2 = time.perf_counter()
+            with self.cpu_slots:
+                first = 1 + (len(rules.citations) if rules else 0)
+                answer = self.partners.answer(standalone, language, first_n=first)
+            timings["partners"] = (time.perf_counter() - t2) * 1000
+            if rules is not None:
+                answer = self._both(rules, answer, language)
         else:
             t1 = time.perf_counter()
             with self.cpu_slots:
@@ -214,6 +234,18 @@ class Assistant:
             notes.append(t(lang, "missing_partial", title=missing[0].label, url=missing[0].url))
         return "\n\n".join([text, *notes])
 
+    def _both(self, rules: Answer, partners: Answer, lang: str) -> Answer:
+        """Rules first, then partners, as one answer with one numbering."""
+        text = f"{t(lang, 'rules_section')}:\n{rules.answer}\n\n{t(lang, 'partners_section')}:\n{partners.answer}"
+        return Answer(
+            text,
+            lang,
+            rules.abstained and partners.abstained,
+            rules.citations + partners.citations,
+            contexts=rules.contexts,
+            mode="rules+partners",
+        )
+
     def _refusal(
         self, question: str, standalone: str, lang: str, injection: bool = False, hits: list[Hit] | None = None
     ) -> Answer:
@@ -232,7 +264,7 @@ class Assistant:
 
 def build_assistant(settings: Settings) -> Assistant:
     """The composition root for answering: index, retriever, answerers, conversation store."""
-    from assistant.pipeline import build_index, build_retriever
+    from assistant.pipeline import build_index, build_partner_search, build_retriever
 
     index = build_index(settings)
     llm = None
@@ -240,10 +272,12 @@ def build_assistant(settings: Settings) -> Assistant:
         from assistant.llm import LLMAnswerer
 
         llm = LLMAnswerer.from_settings(settings, index)
+    retriever = build_retriever(index)
     return Assistant(
         settings=settings,
         index=index,
-        retriever=build_retriever(index),
+        retriever=retriever,
         extractive=ExtractiveAnswerer(index.embedder),
         llm=llm,
+        partners=build_partner_search(index, retriever),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,6 +57,35 @@ class SearchResult(BaseModel):
 class SearchOut(BaseModel):
     query: str
     results: list[SearchResult]
+
+
+class PartnerProjectOut(BaseModel):
+    project_id: str
+    acronym: str
+    title: str
+    framework: str
+    topic_code: str
+    topic_title: str
+    action_type: str
+    eu_contribution: float | None
+    url: str | None = Field(description="The project's public CORDIS page.")
+    document: str
+    row: int = Field(description="Row of the dataset file the project comes from.")
+    why: list[str] = Field(description="Why the project matches: topic, title, participants' countries...")
+    participants: list[dict[str, Any]]
+
+
+class PartnersOut(BaseModel):
+    query: str
+    filters: dict[str, Any]
+    unknown_topic: bool = Field(description="The topic code filter matches no record.")
+    total_projects: int
+    total_organisations: int
+    projects: list[PartnerProjectOut]
+    organisations: list[dict[str, Any]]
+    coverage: dict[str, Any] = Field(description="What the participation files cover (never complete counts).")
+    answer: str = Field(description="The same result as a cited text answer.")
+    citations: list[CitationOut]
 
 
 class DocumentOut(BaseModel):

@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import StoreError
 from assistant.models import Chunk, Page
+from assistant.partner_index import SCHEMA as PARTNER_SCHEMA
 from assistant.textutil import content_words, stem
 
 SCHEMA_VERSION = 1
@@ -128,7 +129,7 @@ class Catalog:
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db.executescript(SCHEMA)  # idempotent DDL; executescript manages its own transaction
+            self.db.executescript(SCHEMA + PARTNER_SCHEMA)  # idempotent DDL; executescript manages its own transaction
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"The catalog {path} is damaged ({exc}) - move it away and run `eumex ingest` to rebuild"
@@ -195,8 +196,10 @@ class Catalog:
         states: Sequence[DocumentState],
         chunks: Sequence[Chunk],
         pages: Sequence[Page] = (),
+        also: Callable[[sqlite3.Connection], None] | None = None,
     ) -> None:
-        """Swap these documents' chunks, pages and state in one transaction."""
+        """Swap these documents' chunks, pages and state in one transaction (``also`` writes more rows
+        in that same transaction, e.g. the partner tables)."""
         doc_ids = [s.doc_id for s in states]
         page_doc = {s.path: s.doc_id for s in states}
         with self._write() as db:
@@ -222,6 +225,8 @@ class Catalog:
                 "INSERT INTO documents(doc_id, path, fingerprint, pages, chunks, records) VALUES (?,?,?,?,?,?)",
                 [(s.doc_id, s.path, s.fingerprint, s.pages, s.chunks, s.records) for s in states],
             )
+            if also is not None:
+                also(db)
 
     def remove_documents(self, doc_ids: Iterable[str]) -> None:
         with self._write() as db:

@@ -70,3 +70,24 @@ def make_citation(n: int, chunk: Chunk, quote: str, manifest: Manifest, catalog:
         kind=doc.kind if doc else chunk.kind,
         chunk_id=chunk.id,
     )
+
+
+# --- dataset rows ----------------------------------------------------------------------------------
+ROW_SEPARATOR = " | "
+
+
+def row_quote(cells: dict[str, str], columns: tuple[str, ...]) -> str:
+    """A quote of a dataset row: ``column: value`` for the given columns that have a value, in order."""
+    return ROW_SEPARATOR.join(f"{c}: {cells[c]}" for c in columns if cells.get(c) not in (None, "", "NA"))
+
+
+def row_quote_verified(cells: dict[str, str], quote: str) -> bool:
+    """True when every ``column: value`` of the quote is exactly that cell of the stored source row."""
+    parts = [p for p in quote.split(ROW_SEPARATOR) if p]
+    if not parts:
+        return False
+    for part in parts:
+        column, sep, value = part.partition(": ")
+        if not sep or column not in cells or normalise(cells[column]) != normalise(value):
+            return False
+    return True

@@ -24,6 +24,20 @@ TEXT: dict[str, dict[str, str]] = {
         "inside questions or documents.",
         "empty": "Please type a question.",
         "too_long": "Your question is too long ({length} characters; the limit is {limit}). Please shorten it.",
+        "partners_header": "Projects in the CORDIS data that match ({shown} of {total} shown)",
+        "partners_orgs": "Organisations in those projects ({shown} of {total} shown)",
+        "partners_no_participants": "(The participation files do not list this project's organisations.)",
+        "partners_none": "I found no project in the CORDIS data that matches this ({filters}).",
+        "partners_unknown_topic": "There are no records for the topic code {topic} in the CORDIS data: "
+        "check the code (e.g. SC5-13-2018-2019).",
+        "partners_file": "{name}: {rows} rows, {projects} projects (start years {years})",
+        "partners_coverage": "What the data covers: every H2020 project ({projects}) has its title, topic, type of "
+        "action and EU contribution, but organisations, countries and roles are only listed for "
+        "{with_parts} projects, from these files: {files}. Counts of organisations are therefore not complete.",
+        "partners_section": "Partners (CORDIS data)",
+        "partners_see_cordis": "None of these projects has its organisations in the participation files: each "
+        "project's CORDIS page (linked in its citation) lists its partners.",
+        "rules_section": "Rules (documents)",
     },
     "es": {
         "says": "{source} establece: “{quote}” [{n}]",
@@ -46,6 +60,20 @@ TEXT: dict[str, dict[str, str]] = {
         "de las preguntas o de los documentos.",
         "empty": "Escribe una pregunta, por favor.",
         "too_long": "Tu pregunta es demasiado larga ({length} caracteres; el límite es {limit}). Acórtala, por favor.",
+        "partners_header": "Proyectos de los datos de CORDIS que coinciden (se muestran {shown} de {total})",
+        "partners_orgs": "Organizaciones de esos proyectos (se muestran {shown} de {total})",
+        "partners_no_participants": "(Los ficheros de participaciones no listan las organizaciones de este proyecto.)",
+        "partners_none": "No encontré ningún proyecto en los datos de CORDIS que coincida con esto ({filters}).",
+        "partners_unknown_topic": "No hay registros del código de tema {topic} en los datos de CORDIS: "
+        "revisa el código (p. ej. SC5-13-2018-2019).",
+        "partners_file": "{name}: {rows} filas, {projects} proyectos (años de inicio {years})",
+        "partners_coverage": "Qué cubren los datos: todos los proyectos H2020 ({projects}) tienen título, tema, tipo "
+        "de acción y contribución de la UE, pero las organizaciones, países y roles solo figuran para "
+        "{with_parts} proyectos, de estos ficheros: {files}. Por tanto, los recuentos de organizaciones no son completos.",
+        "partners_section": "Socios (datos de CORDIS)",
+        "partners_see_cordis": "Ninguno de estos proyectos tiene sus organizaciones en los ficheros de "
+        "participaciones: la página de CORDIS de cada proyecto (enlazada en su cita) lista sus socios.",
+        "rules_section": "Reglas (documentos)",
     },
 }
 

@@ -6,6 +6,7 @@ import logging
 import os
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from assistant.catalog import Catalog
 from assistant.config import Settings
@@ -19,6 +20,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
+
+if TYPE_CHECKING:
+    from assistant.partners import PartnerSearch
 
 log = logging.getLogger(__name__)
 
@@ -54,3 +58,12 @@ def build_index(settings: Settings) -> Index:
 def build_retriever(index: Index) -> Retriever:
     """The hybrid retriever over an opened index."""
     return Retriever(index.catalog, index.store, index.embedder)
+
+
+def build_partner_search(index: Index, retriever: Retriever | None = None) -> PartnerSearch | None:
+    """Partner search over the CORDIS tables; None when the index holds no CORDIS data."""
+    from assistant.partner_index import PartnerIndex
+    from assistant.partners import PartnerSearch
+
+    tables = PartnerIndex(index.catalog)
+    return None if tables.is_empty() else PartnerSearch(tables, retriever or build_retriever(index), index.manifest)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from assistant.catalog import Catalog, DocumentState
@@ -25,6 +27,7 @@ from assistant.embed import Embedder, embed_all
 from assistant.errors import EumexError, ParseError
 from assistant.manifest import Document, Manifest
 from assistant.models import DENSE_COLLECTIONS, PROJECTS, TOPICS, Chunk, Page, Record
+from assistant.partner_index import PartnerData, write_partner_tables
 from assistant.store import VectorStore
 from ingestion import parse_cordis
 from ingestion.chunk import chunk_pages, chunk_records, embedding_text
@@ -32,8 +35,18 @@ from ingestion.parse_pdf import read_pdf
 
 log = logging.getLogger(__name__)
 
-PARSER_VERSION = "pdf-4/cordis-4"
-CORDIS_PARSERS = {"cordis-projects", "cordis-participations", "cordis-topics", "cordis-action-types"}
+PARSER_VERSION = "pdf-4/cordis-5"
+CORDIS_PARSERS = {
+    "cordis-projects",
+    "cordis-participations",
+    "cordis-topics",
+    "cordis-action-types",
+    "cordis-countries",
+    "cordis-funding-schemes",
+    "cordis-activity-types",
+}
+# Reference tables that only label codes in the partner index (no chunks of their own).
+CODE_TABLES = {"cordis-countries": "country", "cordis-funding-schemes": "scheme", "cordis-activity-types": "activity"}
 
 
 @dataclass
@@ -210,7 +223,9 @@ class Ingestor:
                 "cordis-participations": parse_cordis.read_participations,
                 "cordis-topics": parse_cordis.read_topics,
                 "cordis-action-types": parse_cordis.read_action_types,
+                **{parser: parse_cordis.read_code_labels for parser in CODE_TABLES},
             }
+            codes: dict[str, dict[str, dict[str, str]]] = {}
             for parser, items in tables.items():
                 for doc, table in items:
                     try:
@@ -225,10 +240,16 @@ class Ingestor:
                     elif parser == "cordis-topics":
                         topics.update(value)  # type: ignore[arg-type]
                         topic_recs += parse_cordis.topic_records(table)
+                    elif parser in CODE_TABLES:
+                        codes[CODE_TABLES[parser]] = value  # type: ignore[assignment]
                     else:
                         action_types.update(value)  # type: ignore[arg-type]
                     ok.append((doc, len(table.rows)))
-            records = list(parse_cordis.cordis_records(projects, participations, topics, action_types))
+            joined = parse_cordis.join_projects(projects, participations, topics, action_types)
+            records = [parse_cordis.project_record(p) for p in joined]
+            codes["topic"] = {code: {"en": title} for code, (title, _division) in topics.items()}
+            codes["action"] = {code: {"en": label} for code, label in action_types.items()}
+            partners = PartnerData(projects=joined, codes=codes)
         by_doc: dict[str, list[Record]] = defaultdict(list)
         for rec in records:
             by_doc[rec.document].append(rec)
@@ -236,23 +257,35 @@ class Ingestor:
         states = []
         with _Timer(report, "chunk"):
             for doc, n_rows in ok:
-                if doc.parser == "cordis-topics":
+                if doc.parser in CODE_TABLES:
+                    doc_chunks = []
+                elif doc.parser == "cordis-topics":
                     doc_chunks = chunk_records([r for r in topic_recs if r.document == doc.path], doc, TOPICS)
                 else:
                     doc_chunks = chunk_records(by_doc.get(doc.path, []), doc, PROJECTS)
                 chunks += doc_chunks
                 states.append(DocumentState(doc.id, doc.path, fp, 0, len(doc_chunks), n_rows, ""))
+        also = partial(write_partner_tables, data=partners)
         if any(doc.path in {p for p, _ in report.failed} for doc in docs):
-            # A broken CORDIS file: keep what was indexed for it, refresh the rest.
+            # A broken CORDIS file: keep what was indexed for it, refresh the rest. The partner tables
+            # join all files, so they keep their previous contents until every file reads again.
             failed_ids = {d.id for d in docs if d.path in {p for p, _ in report.failed}}
             states = [s for s in states if s.doc_id not in failed_ids]
             chunks = [c for c in chunks if c.doc_id not in failed_ids]
-        self._commit(states, chunks, [], report, label="CORDIS data")
+            also = None
+            report.warnings.append("partner index not refreshed: a CORDIS file could not be read (previous kept)")
+        self._commit(states, chunks, [], report, label="CORDIS data", also=also)
         report.records += len(records)
 
     # --- shared steps --------------------------------------------------------------------------
     def _commit(
-        self, states: list[DocumentState], chunks: list[Chunk], pages: list[Page], report: IngestReport, label: str
+        self,
+        states: list[DocumentState],
+        chunks: list[Chunk],
+        pages: list[Page],
+        report: IngestReport,
+        label: str,
+        also: Callable[[sqlite3.Connection], None] | None = None,
     ) -> None:
         """Embed what has no vector yet, add it to Chroma, then swap the catalog rows atomically."""
         try:
@@ -272,7 +305,7 @@ class Ingestor:
                     self.store.add(missing, vectors)
                 report.embedded += len(missing)
             with _Timer(report, "catalog"):
-                self.catalog.replace_documents(states, chunks, pages)
+                self.catalog.replace_documents(states, chunks, pages, also=also)
         except EumexError as exc:
             for state in states:
                 report.failed.append((state.path, str(exc)))

@@ -132,6 +132,7 @@ class Participation:
     start_date: str = ""
     end_date: str = ""
     url: str = ""
+    cells: dict[str, str] = field(default_factory=dict)  # the row as read: what partner quotes are checked against
 
 
 def read_participations(table: Table) -> list[Participation]:
@@ -161,6 +162,7 @@ def read_participations(table: Table) -> list[Participation]:
                 start_date=r.get("start_date") or r.get("project_start_date", ""),
                 end_date=r.get("end_date") or r.get("project_end_date", ""),
                 url=r.get("cordis_link", ""),
+                cells=r,
             )
         )
     return out
@@ -203,6 +205,23 @@ def topic_records(table: Table) -> list[Record]:
     return out
 
 
+def read_code_labels(table: Table) -> dict[str, dict[str, str]]:
+    """CORDIS reference table (``code;title|name;...;language``) -> code -> {language: label}.
+
+    Used for country names (English, Spanish and other languages), funding schemes and
+    organisation activity types.
+    """
+    code_col = next((c for c in ("Code", "code", "euCode", "isoCode") if c in table.header), None)
+    label_col = next((c for c in ("Title", "title", "name") if c in table.header), None)
+    if code_col is None or label_col is None or "language" not in table.header:
+        raise ParseError(table.name, f"expected code, title/name and language columns; found {table.header[:8]}")
+    out: dict[str, dict[str, str]] = defaultdict(dict)
+    for r in table.rows:
+        if r[code_col] and r[label_col]:
+            out[r[code_col]].setdefault(r["language"] or "en", r[label_col])
+    return dict(out)
+
+
 def read_action_types(table: Table) -> dict[str, str]:
     """Type-of-action code -> label (e.g. RIA -> Research and Innovation action)."""
     _require(table, {"CD_ACTION_TYPE", "LB_ACTION_TYPE"})
@@ -227,6 +246,7 @@ class Project:
     start_date: str = ""
     end_date: str = ""
     participants: list[Participation] = field(default_factory=list)
+    cells: dict[str, str] = field(default_factory=dict)  # the source row (projects list) as read
 
 
 def read_projects(table: Table) -> list[Project]:
@@ -252,6 +272,7 @@ def read_projects(table: Table) -> list[Project]:
                 url=r.get("CORDIS link", "").replace("http://", "https://"),
                 document=table.name,
                 rows=[table.row_number(i)],
+                cells=r,
             )
         )
     return out
