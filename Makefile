@@ -10,7 +10,7 @@ EUMEX := $(VENV)/bin/eumex
 SHARED_CORPUS := $(abspath ../shared/corpus/raw)
 export EUMEX_CORPUS_MIRROR ?= $(if $(wildcard $(SHARED_CORPUS)/SOURCES.tsv),$(SHARED_CORPUS),)
 
-.PHONY: install run ingest test bench bench-api clean
+.PHONY: install run ingest test bench bench-api docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ bench: install
 
 bench-api: install
 	$(PY) bench/api_load.py
+
+# docs/settings.md and .env.example are generated from the Settings class (tests fail when stale).
+docs: install
+	PYTHONUTF8=1 $(EUMEX) settings --format markdown > docs/settings.md
+	PYTHONUTF8=1 $(EUMEX) settings --format env > .env.example
 
 clean:
 	rm -rf $(VENV) data .pytest_cache test-artifacts

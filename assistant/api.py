@@ -16,7 +16,7 @@ import secrets
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -32,6 +32,7 @@ from assistant.api_models import (
     AnswerOut,
     DocumentOut,
     DocumentsOut,
+    PartnersOut,
     FeedbackCreated,
     FeedbackIn,
     FeedbackList,
@@ -48,6 +49,7 @@ from assistant.messages import t
 from assistant.metrics import Metrics, MetricsMiddleware
 from assistant.models import DOCUMENTS, Answer
 from assistant.ratelimit import RateLimiter
+from assistant.partners import result_json
 from assistant.retrieve import search_json
 
 log = logging.getLogger("eumex.api")
@@ -177,7 +179,16 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
             except EumexError as exc:
                 log.warning("embedder warm-up failed: %s", exc)
             app.state.assistant = built
-        yield
+        bot = None
+        if settings.telegram_in_api:  # the Telegram bot shares this process's assistant and feedback store
+            from bots.telegram.app import start_bot, stop_bot
+
+            bot = await start_bot(settings, app.state.assistant, app.state.feedback)
+        try:
+            yield
+        finally:
+            if bot is not None:
+                await stop_bot(bot)
 
     app = FastAPI(
         title="EUMEX Assistant",
@@ -235,6 +246,30 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of thin routes 
         """The passages hybrid retrieval finds for `q`, best first."""
         hits = assistant.retriever.search(q, k=k, collections=(DOCUMENTS,))
         return search_json(q, hits)
+
+    @app.get("/api/partners", response_model=PartnersOut, responses=ERRORS, dependencies=[Limited], tags=["partners"])
+    def partners(
+        assistant: AssistantDep,
+        q: Annotated[str, Query(max_length=2000, description="What the partners should have worked on")] = "",
+        country: Annotated[list[str], Query(max_length=300, description="Participant country codes (e.g. MX)")] = [],  # noqa: B006
+        topic: Annotated[str | None, Query(max_length=80, description="Call topic code")] = None,
+        action: Annotated[Literal["ERA-NET", "RIA", "IA", "CSA", "MSCA", "ERC"] | None, Query()] = None,
+        coordinators: bool = False,
+        lang: Literal["auto", "en", "es"] = "auto",
+        limit: Annotated[int, Query(ge=1, le=200)] = 10,
+    ) -> dict[str, Any]:
+        """Organisations and projects from the CORDIS data, each cited by its dataset row."""
+        if assistant.partners is None:
+            raise HTTPException(503, "The index has no CORDIS data yet - run `eumex ingest`.")
+        if not q.strip() and not (country or topic or action):
+            raise HTTPException(422, "Give `q`, or at least one of `country`, `topic`, `action`.")
+        language = resolve_language(lang, q)
+        with assistant.cpu_slots:
+            result = assistant.partners.search(
+                q, countries=tuple(country), topic=topic, action=action,
+                role="Coordinator" if coordinators else None, lang=language, limit=limit,
+            )
+            return result_json(result, assistant.partners, language)
 
     @app.get("/api/documents", response_model=DocumentsOut, tags=["documents"])
     def documents(assistant: AssistantDep, settings: SettingsDep) -> dict[str, Any]:

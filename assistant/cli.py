@@ -5,8 +5,12 @@
     eumex stats                            describe the index
     eumex search "QUERY"                   the passages hybrid retrieval finds
     eumex ask "QUESTION"                   a cited answer, in English or Spanish
+    eumex partners "QUERY" [--country MX]  organisations and projects from the CORDIS data, cited
     eumex serve                            the web chat and HTTP API (http://127.0.0.1:8000)
+    eumex telegram                         the Telegram bot, by long polling (TELEGRAM_BOT_TOKEN)
     eumex feedback list                    what users said about answers
+    eumex eval [--subset N]                score the dev set, side by side with baselines
+    eumex settings [--format env]          every setting, documented (docs/settings.md, .env.example)
 
 Results go to stdout, logs and progress bars to stderr. Every error a person can fix is
 printed as one line that says how, with a non-zero exit code.
@@ -181,6 +185,7 @@ def ingest(settings: Settings, quiet: bool) -> None:
 def stats(settings: Settings, as_json: bool) -> None:
     """Describe the index: documents, pages, chunks, and whether Chroma matches the keyword index."""
     from assistant.models import DENSE_COLLECTIONS, DOCUMENTS, TOPICS
+    from assistant.partner_index import PartnerIndex
     from assistant.pipeline import build_index
 
     index = build_index(settings)
@@ -199,6 +204,7 @@ def stats(settings: Settings, as_json: bool) -> None:
         "consistent": consistent,
         "catalog_integrity": index.catalog.integrity(),
         "documents": index.catalog.stats_by_document(),
+        "partners": PartnerIndex(index.catalog).counts(),
     }
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -212,6 +218,11 @@ def stats(settings: Settings, as_json: bool) -> None:
     click.echo(
         f"  vectors: passages {vectors[DOCUMENTS]}, topics {vectors[TOPICS]}  -> "
         + ("matches the keyword index" if consistent else "DIFFERS from the keyword index: run `eumex ingest`")
+    )
+    partners = data["partners"]
+    click.echo(
+        f"  partner index: {partners['projects']} projects, {partners['participations']} participations of "
+        f"{partners['organisations']} organisations in {partners['projects_with_participants']} projects"
     )
     for d in data["documents"]:  # type: ignore[attr-defined]
         click.echo(f"  {d['path']:<80} pages {d['pages']:>4}  chunks {d['chunks']:>6}  rows {d['records']:>6}")
@@ -350,6 +361,103 @@ def feedback_list_cmd(settings: Settings, as_json: bool, limit: int) -> None:
             click.echo(f"      reason: {item['reason']}")
     if not items and not as_json:
         click.echo("No feedback yet.")
+
+
+@cli.command("settings")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "env"]), default="markdown", show_default=True,
+              help="markdown: the reference in docs/settings.md; env: a commented .env.example.")
+def settings_cmd(fmt: str) -> None:
+    """Print every setting with its variable, type, default and meaning (generated from the code)."""
+    from assistant.settings_doc import render_env_example, render_markdown
+
+    click.echo(render_markdown() if fmt == "markdown" else render_env_example(), nl=False)
+
+
+@cli.command()
+@click.pass_obj
+@friendly
+def telegram(settings: Settings) -> None:
+    """Run the Telegram bot by long polling (needs TELEGRAM_BOT_TOKEN; see docs/telegram.md)."""
+    from bots.telegram.app import run
+
+    run(settings)
+
+
+@cli.command("eval")
+@click.option("--dataset", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="JSONL dataset (default: evals/datasets/dev.jsonl).")
+@click.option("--subset", type=click.IntRange(1), default=None,
+              help="A deterministic subset of N questions balanced by language and answerability.")
+@click.option("--llm-judge", is_flag=True, help="Also score faithfulness and relevancy with a judge LLM.")
+@click.option("--judge-url", default=None, help="Judge endpoint (…/v1); default EUMEX_LLM_BASE_URL.")
+@click.option("--judge-model", default=None, help="Judge model; default EUMEX_LLM_MODEL.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=str), default=None,
+              help="Results directory; each run writes a timestamped folder in it (default: evals/results).")
+@click.option("--baselines/--no-baselines", default=True, show_default=True,
+              help="Run the LangChain+Chroma dense and BM25 keyword baselines on the same questions.")
+@click.option("--gate", is_flag=True, help="Check the run against evals/gate.toml; exit 1 when it fails.")
+@click.pass_obj
+@friendly
+def eval_cmd(settings: Settings, dataset: str | None, subset: int | None, llm_judge: bool, judge_url: str | None,
+             judge_model: str | None, out: str | None, baselines: bool, gate: bool) -> None:
+    """Run a question set through the assistant and write results, summary and report (see docs/evaluation.md)."""
+    from pathlib import Path
+
+    from evals.runner import DEFAULT_RESULTS, EvalOptions, headline, run_evaluation
+    from evals.dataset import DEFAULT_DATASET
+
+    options = EvalOptions(
+        dataset=Path(dataset) if dataset else DEFAULT_DATASET, subset=subset,
+        out=Path(out) if out else DEFAULT_RESULTS, baselines=baselines, llm_judge=llm_judge,
+        judge_url=judge_url, judge_model=judge_model, gate=gate,
+    )
+    run_dir, summary = run_evaluation(settings, options, echo=lambda m: click.echo(m, err=True))
+    click.echo(f"Evaluation written to {run_dir}")
+    for line in headline(summary):
+        click.echo(line)
+    if gate and summary["gate"]["failures"]:
+        raise SystemExit(1)
+
+
+# --- partners ------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("query", required=False, default="")
+@click.option("--country", "countries", multiple=True, help="Country code of participants (e.g. MX); repeatable.")
+@click.option("--topic", default=None, help="Call topic code (e.g. SC5-13-2018-2019).")
+@click.option("--action", type=click.Choice(["ERA-NET", "RIA", "IA", "CSA", "MSCA", "ERC"]), default=None,
+              help="Type of action.")
+@click.option("--coordinators", is_flag=True, help="Only coordinators.")
+@click.option("--lang", type=click.Choice(["auto", "en", "es"]), default="auto", show_default=True,
+              help="Language of the explanation.")
+@click.option("-n", "limit", default=10, show_default=True, type=click.IntRange(1, 200), help="Projects to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+@friendly
+def partners(settings: Settings, query: str, countries: tuple[str, ...], topic: str | None, action: str | None,
+             coordinators: bool, lang: str, limit: int, as_json: bool) -> None:
+    """Who took part in which projects (CORDIS data): QUERY and/or filters, each result cited."""
+    from assistant.errors import IndexNotReady
+    from assistant.language import resolve_language
+    from assistant.partners import result_json
+    from assistant.pipeline import build_index, build_partner_search
+
+    if not query.strip() and not (countries or topic or action):
+        raise click.UsageError("Give a QUERY, or at least one of --country, --topic, --action.")
+    search_ = build_partner_search(build_index(settings))
+    if search_ is None:
+        raise IndexNotReady("The index has no CORDIS data - run `eumex ingest` (with the CORDIS files in the corpus).")
+    language = resolve_language(lang, query)
+    result = search_.search(
+        query, countries=countries, topic=topic, action=action,
+        role="Coordinator" if coordinators else None, lang=language, limit=limit,
+    )
+    if as_json:
+        click.echo(json.dumps(result_json(result, search_, language), ensure_ascii=False))
+        return
+    answer = search_.answer(query, language, result=result)
+    click.echo(answer.answer)
+    for c in answer.citations:
+        click.echo(f"  [{c.n}] {c.locator} - {c.quote}" + (f" <{c.url}>" if c.url else ""))
 
 
 def main() -> None:

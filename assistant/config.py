@@ -94,13 +94,53 @@ class Settings(BaseSettings):
         default="", description="Comma-separated origins allowed to call the API from a browser (default: none)."
     )
 
+    # --- Telegram ----------------------------------------------------------------------------
+    telegram_bot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "EUMEX_TELEGRAM_BOT_TOKEN"),
+        description="Token of the Telegram bot, from @BotFather; needed by `eumex telegram`.",
+    )
+    telegram_base_url: str = Field(
+        default="https://api.telegram.org/bot",
+        description="Bot API base URL (the token is appended); point it at a self-hosted Bot API server.",
+    )
+    telegram_in_api: bool = Field(
+        default=False,
+        description="Run the Telegram bot inside `eumex serve` (same process, same index) instead of alone.",
+    )
+    telegram_allowed: str = Field(
+        default="",
+        description="Comma-separated Telegram user and chat ids allowed to use the bot; empty: everyone "
+        "(unless EUMEX_TELEGRAM_ADMINS is set).",
+    )
+    telegram_admins: str = Field(
+        default="",
+        description="Comma-separated Telegram user ids of admins; when set, unknown users get a pairing code "
+        "an admin approves with /approve CODE.",
+    )
+    telegram_questions_per_minute: int = Field(
+        default=10, ge=1, le=10_000, description="Questions one Telegram user may ask per minute."
+    )
+
     # --- logging -----------------------------------------------------------------------------
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level of every command (logs go to stderr)."
+    )
 
     @field_validator("corpus_dir", "data_dir", "manifest", "corpus_mirror", mode="after")
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None
+
+    @field_validator("telegram_allowed", "telegram_admins", mode="after")
+    @classmethod
+    def _telegram_ids(cls, value: str) -> str:
+        for part in value.split(","):
+            try:
+                int(part.strip()) if part.strip() else None
+            except ValueError:
+                raise ValueError(f"'{part.strip()}' is not a Telegram id: give comma-separated integers") from None
+        return value
 
     @model_validator(mode="after")
     def _embedder_complete(self) -> Settings:
@@ -131,6 +171,19 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def telegram_allowed_ids(self) -> frozenset[int]:
+        return frozenset(int(x) for x in self.telegram_allowed.split(",") if x.strip())
+
+    @property
+    def telegram_admin_ids(self) -> frozenset[int]:
+        return frozenset(int(x) for x in self.telegram_admins.split(",") if x.strip())
+
+    @property
+    def telegram_path(self) -> Path:
+        """SQLite file of the Telegram bot: approved users, pairing codes, chat languages."""
+        return self.data_dir / "telegram.sqlite3"
 
     @property
     def uses_chroma_server(self) -> bool:

@@ -55,7 +55,9 @@ def test_project_record_is_cited_with_its_locator(assistant) -> None:  # type: i
     answer = assistant.ask("What was BELLA-S1's EU contribution?")
     assert not answer.abstained
     (citation,) = [c for c in answer.citations if "731505" in (c.locator or "")]
-    assert citation.page is None and "EUR 10,000,000" in citation.quote
+    # the quote is the dataset row's cells, as the file has them
+    assert citation.page is None and "H2020 EU Contribution (EUR): 10000000" in citation.quote
+    assert citation.locator.endswith("h2020-projects_dashboard-export.xlsx, row 721)")
     assert citation.url == "https://cordis.europa.eu/project/id/731505"
 
 
