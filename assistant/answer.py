@@ -162,7 +162,9 @@ class Assistant:
         topic records when it asks about call topics."""
         idents = identifiers(question)
         acronyms = [i for i in idents if not TOPIC_CODE.fullmatch(i) and not i.startswith("Artículo")]
-        if PARTNER_WORDS.search(question) or acronyms:
+        if self.partners is not None:  # only acronyms of projects in the data (not e.g. "CELAC")
+            acronyms = [a for a in acronyms if self.partners.index.by_acronym(a)]
+        if acronyms or (self.partners is None and PARTNER_WORDS.search(question)):
             return (DOCUMENTS, TOPICS, PROJECTS)
         if TOPIC_WORDS.search(question):
             return (DOCUMENTS, TOPICS)
@@ -277,7 +279,7 @@ def build_assistant(settings: Settings) -> Assistant:
         settings=settings,
         index=index,
         retriever=retriever,
-        extractive=ExtractiveAnswerer(index.embedder),
+        extractive=ExtractiveAnswerer(index.embedder, stored=index.catalog.sentence_vectors),
         llm=llm,
         partners=build_partner_search(index, retriever),
     )

@@ -72,6 +72,7 @@ class PartnerProjectOut(BaseModel):
     document: str
     row: int = Field(description="Row of the dataset file the project comes from.")
     why: list[str] = Field(description="Why the project matches: topic, title, participants' countries...")
+    citation: int | None = Field(description="Number of the citation (in `citations`) backing this project.")
     participants: list[dict[str, Any]]
 
 

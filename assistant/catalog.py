@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from assistant.errors import StoreError
 from assistant.models import Chunk, Page
 from assistant.partner_index import SCHEMA as PARTNER_SCHEMA
@@ -63,6 +65,12 @@ END;
 CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
     INSERT INTO chunks_fts(chunks_fts, rowid, heading, text) VALUES ('delete', old.rowid, old.heading, old.text);
 END;
+CREATE TABLE IF NOT EXISTS sentence_vectors (
+    chunk_id TEXT NOT NULL,
+    sentence TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (chunk_id, sentence)
+);
 CREATE TABLE IF NOT EXISTS pages (
     doc_id TEXT NOT NULL,
     page INTEGER NOT NULL,
@@ -197,6 +205,7 @@ class Catalog:
         chunks: Sequence[Chunk],
         pages: Sequence[Page] = (),
         also: Callable[[sqlite3.Connection], None] | None = None,
+        sentence_vectors: Sequence[tuple[str, str, np.ndarray]] = (),
     ) -> None:
         """Swap these documents' chunks, pages and state in one transaction (``also`` writes more rows
         in that same transaction, e.g. the partner tables)."""
@@ -225,6 +234,10 @@ class Catalog:
                 "INSERT INTO documents(doc_id, path, fingerprint, pages, chunks, records) VALUES (?,?,?,?,?,?)",
                 [(s.doc_id, s.path, s.fingerprint, s.pages, s.chunks, s.records) for s in states],
             )
+            db.executemany(
+                "INSERT OR REPLACE INTO sentence_vectors(chunk_id, sentence, vector) VALUES (?,?,?)",
+                [(cid, sent, np.asarray(vec, dtype=np.float32).tobytes()) for cid, sent, vec in sentence_vectors],
+            )
             if also is not None:
                 also(db)
 
@@ -234,6 +247,27 @@ class Catalog:
                 db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
                 db.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
                 db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+
+    def drop_orphan_sentence_vectors(self) -> int:
+        """Sentence vectors of chunks that left the catalog."""
+        with self._write() as db:
+            cur = db.execute("DELETE FROM sentence_vectors WHERE chunk_id NOT IN (SELECT id FROM chunks)")
+            return cur.rowcount
+
+    def chunks_with_sentence_vectors(self, ids: Sequence[str]) -> set[str]:
+        out: set[str] = set()
+        for i in range(0, len(ids), 500):
+            part = list(ids[i : i + 500])
+            sql = f"SELECT DISTINCT chunk_id FROM sentence_vectors WHERE chunk_id IN ({','.join('?' * len(part))})"
+            out |= {r[0] for r in self.db.execute(sql, part)}
+        return out
+
+    def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Sentence -> vector, as computed at ingestion, for the sentences of these chunks."""
+        if not chunk_ids:
+            return {}
+        sql = f"SELECT sentence, vector FROM sentence_vectors WHERE chunk_id IN ({','.join('?' * len(chunk_ids))})"
+        return {sent: np.frombuffer(blob, dtype=np.float32) for sent, blob in self.db.execute(sql, list(chunk_ids))}
 
     # --- reading ---------------------------------------------------------------------------
     def chunks_by_id(self, ids: Sequence[str]) -> dict[str, Chunk]:

@@ -37,7 +37,7 @@ def _setup_logging(level: str) -> None:
     logging.basicConfig(
         stream=sys.stderr, level=getattr(logging, level), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    for noisy in ("httpx", "chromadb", "urllib3", "httpcore"):
+    for noisy in ("httpx", "chromadb", "urllib3", "httpcore", "absl"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -162,10 +162,11 @@ def ingest(settings: Settings, quiet: bool) -> None:
     )
     click.echo(
         f"  pages: {report.pages}  records: {report.records}  chunks: {report.chunks}  "
-        f"embedded: {report.embedded}  reused vectors: {report.reused_vectors}  "
+        f"embedded: {report.embedded} (+ {report.embedded_sentences} answer sentences)  "
+        f"reused vectors: {report.reused_vectors}  "
         f"deleted vectors: {report.deleted_vectors}"
     )
-    stages = ("check", "parse", "chunk", "embed", "store", "catalog", "cleanup")
+    stages = ("check", "parse", "chunk", "embed", "store", "sentences", "catalog", "cleanup")
     click.echo("  seconds: " + "  ".join(f"{k} {s.get(k, 0.0):.1f}" for k in stages) + f"  total {s['total']:.1f}")
     if report.pages and s.get("parse"):
         click.echo(f"  speed: {report.pages / s['parse']:.0f} pages/s parsed", nl=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,6 +67,18 @@ def sentences(text: str, record: bool = False) -> list[str]:
     return out
 
 
+def candidate_sentences(chunk: Chunk) -> list[str]:
+    """The sentences of a passage that may be quoted as an answer (the ingestion job embeds these)."""
+    out = []
+    for sentence in sentences(chunk.text, record=chunk.collection != DOCUMENTS):
+        if sentence.endswith(":") or sum(ch.isalpha() for ch in sentence) < 0.5 * len(sentence):
+            continue  # a heading or a table row, not a statement
+        if is_injection(sentence):
+            continue  # instructions inside a document are data, never an answer
+        out.append(sentence)
+    return out
+
+
 def _terms(text: str) -> set[str]:
     """Content words, stemmed so that participate/participar meet."""
     return {stem(w) for w in content_words(text)}
@@ -75,16 +87,24 @@ def _terms(text: str) -> set[str]:
 class ExtractiveAnswerer:
     """Chooses answer sentences from the retrieved passages."""
 
-    def __init__(self, embedder: Embedder, cache_size: int = 4096) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        cache_size: int = 4096,
+        stored: Callable[[list[str]], dict[str, np.ndarray]] | None = None,
+    ) -> None:
         self.embedder = embedder
+        self.stored = stored  # chunk ids -> {sentence: vector} computed by the ingestion job
         self._cache: dict[str, np.ndarray] = {}
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
-    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
-        """Sentence vectors, from the cache when a sentence was seen before (threads share it)."""
+    def _vectors(self, texts: Sequence[str], stored: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """Sentence vectors: computed at ingestion (``stored``), else from the cache when a sentence was
+        seen before (threads share it), else embedded now."""
         with self._lock:
             known = {t: self._cache[t] for t in texts if t in self._cache}
+        known.update({t: stored[t] for t in texts if stored and t in stored})
         todo = [t for t in dict.fromkeys(texts) if t not in known]
         if todo:
             fresh = dict(zip(todo, self.embedder.embed(todo), strict=True))
@@ -100,15 +120,12 @@ class ExtractiveAnswerer:
         q_terms = _terms(question)
         candidates: list[tuple[int, Hit, str]] = []
         for rank, hit in enumerate(hits[:MAX_CANDIDATE_CHUNKS]):
-            for sentence in sentences(hit.chunk.text, record=hit.chunk.collection != DOCUMENTS):
-                if sentence.endswith(":") or sum(ch.isalpha() for ch in sentence) < 0.5 * len(sentence):
-                    continue  # a heading or a table row, not a statement
-                if is_injection(sentence):
-                    continue  # instructions inside a document are data, never an answer
+            for sentence in candidate_sentences(hit.chunk):
                 candidates.append((rank, hit, sentence))
         if not candidates:
             return []
-        vectors = self._vectors([c[2] for c in candidates])
+        stored = self.stored(list({c[1].chunk.id for c in candidates})) if self.stored else {}
+        vectors = self._vectors([c[2] for c in candidates], stored)
         sims = vectors @ question_vector
         scored: list[Pick] = []
         for (rank, hit, sentence), sim in zip(candidates, sims, strict=True):

@@ -574,9 +574,19 @@ def _action_matches(action_type: str, patterns: tuple[str, ...]) -> bool:
 def result_json(result: PartnerResult, search: PartnerSearch, lang: str = "en") -> dict[str, object]:
     """The shape `eumex partners --json` prints and `GET /api/partners` returns."""
     answer = search.answer(result.query, lang, result=result)
+    # which citation backs which project or participation: (file name, row) -> citation number
+    cited = {
+        (m.group(1), int(m.group(2))): c.n
+        for c in answer.citations
+        if c.locator and (m := re.search(r"\(([^,]+), row (\d+)\)", c.locator))
+    }
+
+    def citation_of(document: str, row: int) -> int | None:
+        return cited.get((document.rsplit("/", 1)[-1], row))
 
     def participation(p: ParticipationRow) -> dict[str, object]:
         return {
+            "citation": citation_of(p.document, p.row),
             "organisation": p.organisation,
             "country": p.country_code,
             "country_name": search.country_name(p.country_code, lang),
@@ -612,6 +622,7 @@ def result_json(result: PartnerResult, search: PartnerSearch, lang: str = "en") 
                 "document": m.project.document,
                 "row": m.project.row,
                 "why": m.reasons,
+                "citation": citation_of(m.project.document, m.project.row),
                 "participants": [participation(p) for p in m.participants],
             }
             for m in result.projects
@@ -623,7 +634,13 @@ def result_json(result: PartnerResult, search: PartnerSearch, lang: str = "en") 
                 "country_name": search.country_name(o.country_code, lang),
                 "activity_type": o.activity_type,
                 "projects": [
-                    {"project_id": pr.project_id, "acronym": pr.acronym, "role": p.role, "eu_contribution": p.contribution}
+                    {
+                        "project_id": pr.project_id,
+                        "acronym": pr.acronym,
+                        "role": p.role,
+                        "eu_contribution": p.contribution,
+                        "citation": citation_of(p.document, p.row),
+                    }
                     for p, pr in o.participations
                 ],
             }

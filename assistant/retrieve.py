@@ -25,6 +25,7 @@ from assistant.store import VectorStore
 from assistant.textutil import translate_terms
 
 RRF_K = 60
+DENSE_DEPTH = 4  # unfiltered dense candidates per collection = pool x depth, split by language
 TOPIC_CODE = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z][A-Z0-9]*)*-\d{1,2}[a-z]?(?:-[A-Za-z])?(?:[-/]\d{4})+\b")
 ARTICLE = re.compile(r"\b(?:art[íi]culo|article|art\.)\s*(\d{1,3})\b", re.IGNORECASE)
 # Project acronyms: at least two capitals anywhere (BELLA-S1, GEMex, ZikaPLAN, ENERXICO).
@@ -106,27 +107,34 @@ class Retriever:
         if vector is None:
             vector = self.embed_query(query)
         where = {key: value for key, value in filters.items() if key != "language"}
-        # Dense search once per passage language: the model prefers passages in the question's own
+        chroma_where = (where if len(where) <= 1 else {"$and": [{k2: v} for k2, v in where.items()]}) or None
+        # Dense candidates per passage language: the model prefers passages in the question's own
         # language, so a Spanish question would otherwise rarely see the English work programmes.
-        # Candidates come from each passage language separately; the model scores passages in the
-        # question's own language higher, so those scores are lowered by `same_language_bias`.
+        # One unfiltered query per collection with a deep pool, split by language afterwards (a
+        # metadata filter makes Chroma scan: ~7x slower here, and it grows with the index - see
+        # docs/benchmarks.md). Scores in the question's own language are lowered by
+        # `same_language_bias`.
+        languages = ("en", "es") if "language" not in filters else (filters["language"],)
+        question_language = detect_language(query)
+        found: dict[str, float] = {}
+        for coll in collections:
+            if coll in DENSE_COLLECTIONS:
+                for hit in self.store.query(coll, vector, self.pool * DENSE_DEPTH, chroma_where):
+                    found[hit.id] = 1.0 - hit.distance
+        live = self.catalog.chunks_by_id(list(found))  # orphan vectors of an interrupted run are dropped here
         dense_scores: dict[str, float] = {}
         adjusted: dict[str, float] = {}
-        question_language = detect_language(query)
-        for language in ("en", "es") if "language" not in filters else (filters["language"],):
-            lang_where = {**where, "language": language}
-            chroma_where = lang_where if len(lang_where) == 1 else {"$and": [{k2: v} for k2, v in lang_where.items()]}
-            for coll in collections:
-                if coll not in DENSE_COLLECTIONS:
-                    continue
-                for hit in self.store.query(coll, vector, self.pool, chroma_where):
-                    dense_scores[hit.id] = 1.0 - hit.distance
-                    bias = self.same_language_bias if language == question_language else 0.0
-                    adjusted[hit.id] = dense_scores[hit.id] - bias
+        per_language: dict[tuple[str, str], int] = defaultdict(int)
+        for cid in sorted(live, key=lambda i: -found[i]):
+            language = live[cid].language
+            if language not in languages or per_language[(language, live[cid].collection)] >= self.pool:
+                continue
+            per_language[(language, live[cid].collection)] += 1
+            dense_scores[cid] = found[cid]
+            adjusted[cid] = found[cid] - (self.same_language_bias if language == question_language else 0.0)
         ids = sorted(adjusted, key=lambda i: -adjusted[i])
-        live = self.catalog.chunks_by_id(ids)  # orphan vectors of an interrupted run are dropped here
-        chunks.update(live)
-        ranked["dense"] = [i for i in ids if i in live][: self.pool]
+        chunks.update({i: live[i] for i in ids})
+        ranked["dense"] = ids[: self.pool]
 
         # Keyword search on the question plus its glossary translation (cross-lingual keywords).
         keyword_query = " ".join([query, *translate_terms(query)])
@@ -147,9 +155,11 @@ class Retriever:
                         chunks[chunk.id] = chunk
                         if chunk.id not in exact:
                             exact.append(chunk.id)
-        # Among exact hits, prefer those the other lists also liked.
+        # Among exact hits, prefer passages of the identifier's own section (a topic's text rather
+        # than a table that lists its code), then those the other lists also liked.
         other = {i: r for r, i in enumerate(ranked["keyword"])}
-        exact.sort(key=lambda i: other.get(i, len(other)))
+        own = {i for i in exact if any(ident in chunks[i].heading for ident in identifiers(query))}
+        exact.sort(key=lambda i: (i not in own, other.get(i, len(other))))
         ranked["exact"] = exact
 
         fused: dict[str, float] = defaultdict(float)

@@ -20,10 +20,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import numpy as np
+
 from assistant.catalog import Catalog, DocumentState
 from assistant.config import Settings
 from assistant.corpus import sha256_of
 from assistant.embed import Embedder, embed_all
+from assistant.extractive import candidate_sentences
 from assistant.errors import EumexError, ParseError
 from assistant.manifest import Document, Manifest
 from assistant.models import DENSE_COLLECTIONS, PROJECTS, TOPICS, Chunk, Page, Record
@@ -35,7 +38,7 @@ from ingestion.parse_pdf import read_pdf
 
 log = logging.getLogger(__name__)
 
-PARSER_VERSION = "pdf-4/cordis-5"
+PARSER_VERSION = "pdf-5/cordis-5"  # pdf-5: answer sentences embedded at ingestion
 CORDIS_PARSERS = {
     "cordis-projects",
     "cordis-participations",
@@ -62,6 +65,7 @@ class IngestReport:
     chunks: int = 0
     records: int = 0
     embedded: int = 0
+    embedded_sentences: int = 0  # answer sentences embedded for the extractive answerer
     reused_vectors: int = 0
     deleted_vectors: int = 0
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
@@ -304,8 +308,11 @@ class Ingestor:
                 with _Timer(report, "store"):
                     self.store.add(missing, vectors)
                 report.embedded += len(missing)
+            with _Timer(report, "sentences"):
+                sentence_vectors, n_sentences = self._sentence_vectors(chunks, label)
+                report.embedded_sentences += n_sentences
             with _Timer(report, "catalog"):
-                self.catalog.replace_documents(states, chunks, pages, also=also)
+                self.catalog.replace_documents(states, chunks, pages, also=also, sentence_vectors=sentence_vectors)
         except EumexError as exc:
             for state in states:
                 report.failed.append((state.path, str(exc)))
@@ -313,6 +320,25 @@ class Ingestor:
         report.chunks += len(chunks)
         report.ingested += [s.path for s in states]
         self.echo(f"indexed {label}: {len(chunks)} chunks, {len(missing)} embedded")
+
+    def _sentence_vectors(self, chunks: list[Chunk], label: str) -> tuple[list[tuple[str, str, np.ndarray]], int]:
+        """Vectors of the sentences an extractive answer may quote, for passages that have none yet
+        (so that answering only embeds the question)."""
+        dense = [c for c in chunks if c.collection in DENSE_COLLECTIONS]
+        have = self.catalog.chunks_with_sentence_vectors([c.id for c in dense])
+        pairs = [(c.id, s) for c in dense if c.id not in have for s in candidate_sentences(c)]
+        if not pairs:
+            return [], 0
+        unique = list(dict.fromkeys(s for _, s in pairs))  # overlapping passages share sentences
+        vectors = embed_all(
+            self.embedder,
+            unique,
+            batch_size=self.settings.embed_batch_size,
+            progress=self.progress,
+            desc=f"sentences {label}"[:40],
+        )
+        by_text = dict(zip(unique, vectors, strict=True))
+        return [(cid, s, by_text[s]) for cid, s in pairs], len(unique)
 
     def _without_vectors(self, chunks: list[Chunk]) -> list[Chunk]:
         """Chunks whose id has no vector yet: new content, or left over from an interrupted run."""
@@ -325,6 +351,7 @@ class Ingestor:
 
     def _collect_garbage(self, report: IngestReport) -> None:
         """Delete vectors that no catalog row refers to (replaced, removed, or from a crashed run)."""
+        self.catalog.drop_orphan_sentence_vectors()
         live = self.catalog.chunk_ids()
         for coll in DENSE_COLLECTIONS:
             orphans = self.store.all_ids(coll) - live

@@ -26,12 +26,13 @@ class FakeLLM:
     requests: list[dict] = field(default_factory=list)
     fail_with: int | None = None  # answer every request with this HTTP status
     base_url: str = ""
+    default: Reply | None = None  # the reply when nothing is queued (None: "NOT_FOUND")
 
     def enqueue(self, *replies: Reply) -> None:
         self.replies.extend(replies)
 
     def next_reply(self, messages: list[dict]) -> str:
-        reply = self.replies.pop(0) if self.replies else "NOT_FOUND"
+        reply = self.replies.pop(0) if self.replies else (self.default or "NOT_FOUND")
         return reply(messages) if callable(reply) else reply
 
 
@@ -43,6 +44,27 @@ def passage_number(messages: list[dict], needle: str) -> int:
         if m and " ".join(needle.split()) in " ".join(block.split()):
             return int(m.group(1))
     raise AssertionError(f"no passage contains {needle!r}")
+
+
+def judge_reply(generated_question: str) -> Callable[[list[dict]], str]:
+    """A reply for ragas' judge prompts: every answer splits into two statements, the first supported by
+    the context and the second not (faithfulness 0.5); the question generated back from an answer is
+    ``generated_question`` (answer relevancy 1.0 when it is the question asked); anything else NOT_FOUND."""
+
+    def reply(messages: list[dict]) -> str:
+        prompt = messages[-1]["content"]
+        if "Break down each sentence into one or more fully understandable statements" in prompt:
+            return json.dumps({"statements": ["First statement.", "Second statement."]})
+        if "judge the faithfulness of a series of statements" in prompt:
+            return json.dumps({"statements": [
+                {"statement": "First statement.", "reason": "stated in the context", "verdict": 1},
+                {"statement": "Second statement.", "reason": "not in the context", "verdict": 0},
+            ]})
+        if "Generate a question for the given answer" in prompt:
+            return json.dumps({"question": generated_question, "noncommittal": 0})
+        return "NOT_FOUND"
+
+    return reply
 
 
 def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:

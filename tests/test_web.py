@@ -1,9 +1,11 @@
 """The chat page in a real Chromium (Debian's, headless) against a real uvicorn: English and Spanish,
-streamed answers with citation chips, opening a cited PDF page, feedback, abstention, a phone screen.
+streamed answers with citation chips, opening a cited PDF page, feedback, abstention, a phone screen, and the
+partners view (CORDIS search form, project cards, organisations, coverage note, cited dataset rows).
 Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -149,4 +151,139 @@ def test_phone_screen_has_no_horizontal_scroll(browser: Browser, web: tuple[str,
     assert widths[0] <= widths[1] == 375, widths
     chat_height = page.evaluate("document.getElementById('chat').getBoundingClientRect().height")
     assert chat_height > 150, chat_height  # the conversation keeps room while the list is open
+    page.context.close()
+
+
+# --- partners view -------------------------------------------------------------------------------
+def open_partners(page: Page) -> None:
+    page.locator("#tab-partners").click()
+    expect(page.locator("#tab-partners")).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#partners-view")).to_be_visible()
+    expect(page.locator("#ask-view")).to_be_hidden()
+
+
+def whole_partners_view(page: Page, name: str) -> None:
+    """Screenshot of the whole partners view (it scrolls inside the page), then the viewport as it was."""
+    size = page.viewport_size or {"width": 1100, "height": 900}
+    height = page.evaluate("document.body.scrollHeight - document.getElementById('partners').clientHeight"
+                           " + document.getElementById('partners').scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 10, 8000)})
+    page.screenshot(path=str(ARTIFACTS / name))
+    page.set_viewport_size(size)
+
+
+def search_partners(page: Page) -> None:
+    page.locator("#partners-search").click()
+    expect(page.locator("#partners-results")).not_to_have_attribute("aria-busy", "true", timeout=30_000)
+    expect(page.locator("#partners-output .coverage-note")).to_be_visible()
+
+
+def test_partners_view_mexico(browser: Browser, web: tuple[str, Settings]) -> None:
+    url, _ = web
+    page = open_page(browser, url)
+    expect(page.locator("#tab-ask")).to_have_attribute("aria-selected", "true")
+    open_partners(page)
+    expect(page.locator("#new-conversation")).to_be_hidden()
+    # nothing typed: the form says what to do and sends nothing
+    page.locator("#partners-search").click()
+    expect(page.locator("#partners-form-error")).to_have_text(re.compile("Type a subject or fill in at least one"))
+    expect(page.locator("#partners-q")).to_have_attribute("aria-invalid", "true")
+    page.locator("#partners-country").fill("mx")
+    search_partners(page)
+    expect(page.locator("#partners-form-error")).to_be_hidden()
+    out = page.locator("#partners-output")
+    expect(out.locator(".partners-summary")).to_contain_text("matching projects shown")
+    expect(out.locator(".coverage-note")).to_contain_text("What the data covers")
+    expect(out.locator(".coverage-note")).to_contain_text("not complete")
+    # organisations: Universidad de Guadalajara, with a [n] marker leading to its cited dataset row
+    org = out.locator(".orgs li", has_text=re.compile("Universidad de Guadalajara", re.I)).first
+    expect(org).to_contain_text("Mexico")
+    marker = org.locator("a.marker").first
+    href = marker.get_attribute("href") or ""
+    assert re.fullmatch(r"#pcite-\d+", href), href
+    chip = out.locator(href)
+    expect(chip.locator(".chip-quote")).to_contain_text(re.compile("GUADALAJARA", re.I))
+    expect(chip.locator(".chip-meta")).to_contain_text(re.compile(r"project \d+ \(.+\.(csv|xlsx?), row \d+\)"))
+    # project cards: acronym — title, facts, why, CORDIS link, a marker to the project row
+    card = out.locator(".project", has=page.locator(".participants li", has_text=re.compile("Guadalajara", re.I))).first
+    expect(card.locator(".project-name")).to_contain_text(" — ")
+    expect(card.locator(".facts")).to_contain_text("EU contribution")
+    expect(card.locator(".facts")).to_contain_text("€")
+    expect(card.locator(".why")).to_contain_text("participants from Mexico")
+    expect(card.locator(".cordis-link a")).to_have_attribute("href", re.compile(r"^https://cordis\.europa\.eu/"))
+    expect(card.locator(".project-name a.marker")).to_have_count(1)
+    expect(out.locator(".sources-title")).to_have_text("Sources")
+    whole_partners_view(page, "web-partners-mx.png")
+    marker.click()
+    expect(chip).to_be_in_viewport()
+    page.screenshot(path=str(ARTIFACTS / "web-partners-citation.png"))
+    # back to the conversation: the chat is where it was
+    page.locator("#tab-ask").click()
+    expect(page.locator("#question")).to_be_visible()
+    expect(page.locator("#partners-view")).to_be_hidden()
+    page.context.close()
+
+
+def test_partners_view_in_spanish(browser: Browser, web: tuple[str, Settings]) -> None:
+    url, _ = web
+    page = open_page(browser, url, locale="es-MX")
+    expect(page.locator("#tab-ask")).to_have_text("Preguntar")
+    expect(page.locator("#tab-partners")).to_have_text("Socios")
+    open_partners(page)
+    page.locator("#tab-partners").press("ArrowLeft")  # keyboard: the tabs follow the arrows
+    expect(page.locator("#tab-ask")).to_be_focused()
+    expect(page.locator("#ask-view")).to_be_visible()
+    page.locator("#tab-ask").press("ArrowRight")
+    expect(page.locator("#partners-view")).to_be_visible()
+    form = page.locator("#partners-form")
+    for label in ("Tema (texto libre)", "Países de los participantes", "Código de tema (topic)", "Tipo de acción",
+                  "Solo coordinadores"):
+        expect(form.get_by_label(label, exact=True)).to_be_visible()
+    expect(page.locator("#partners-search")).to_have_text("Buscar socios")
+    page.locator("#partners-country").fill("MX, ES")
+    page.get_by_label("Tipo de acción").select_option("RIA")
+    expect(page.locator("#partners-action option:checked")).to_have_text("RIA — Acción de investigación e innovación")
+    search_partners(page)
+    out = page.locator("#partners-output")
+    expect(out.locator(".partners-summary")).to_contain_text("proyectos que coinciden")
+    expect(out.locator(".coverage-note")).to_contain_text("Qué cubren los datos")
+    expect(out.locator(".partners-title").first).to_have_text("Proyectos")
+    expect(out.locator(".project .facts").first).to_contain_text("Contribución de la UE")
+    expect(out.locator(".project .why-label").first).to_have_text("Por qué coincide: ")
+    expect(out.locator(".sources-title")).to_have_text("Fuentes")
+    # every organisation points to at least one cited participation row, also for projects beyond the cards
+    orgs = out.locator(".orgs li")
+    assert orgs.count() > 0 and orgs.filter(has=page.locator("a.marker")).count() == orgs.count()
+    whole_partners_view(page, "web-partners-es.png")
+    # switching the language asks again, so the server's notes follow the interface
+    page.locator(".lang-btn[data-lang='en']").click()
+    expect(page.locator("#tab-partners")).to_have_text("Partners")
+    expect(out.locator(".coverage-note")).to_contain_text("What the data covers", timeout=30_000)
+    expect(out.locator(".sources-title")).to_have_text("Sources")
+    page.context.close()
+
+
+def test_partners_unknown_topic_and_phone_screen(browser: Browser, web: tuple[str, Settings]) -> None:
+    url, _ = web
+    page = open_page(browser, url, width=375, height=700)
+    open_partners(page)
+    page.locator("#partners-topic").fill("XX-NOPE-2099")
+    search_partners(page)
+    out = page.locator("#partners-output")
+    expect(out.locator(".notice")).to_have_text(
+        "There are no records for the topic code XX-NOPE-2099 in the CORDIS data: check the code "
+        "(e.g. SC5-13-2018-2019)."
+    )
+    expect(page.locator("#partners-status")).to_contain_text("XX-NOPE-2099")
+    expect(out.locator(".coverage-note")).to_contain_text("What the data covers")
+    expect(out.locator(".project")).to_have_count(0)
+    page.screenshot(path=str(ARTIFACTS / "web-partners-unknown-topic.png"))
+    page.locator("#partners-topic").fill("")
+    page.locator("#partners-country").fill("MX")
+    search_partners(page)
+    expect(out.locator(".partners-summary")).to_be_in_viewport()  # scrolled to the results below the form
+    page.screenshot(path=str(ARTIFACTS / "web-partners-phone.png"))
+    whole_partners_view(page, "web-partners-phone-all.png")
+    widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1] == 375, widths
     page.context.close()

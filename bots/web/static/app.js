@@ -44,6 +44,51 @@ const STRINGS = {
     coverage: "My sources: {n} documents and CORDIS data ({programmes}). Not in my sources yet: {missing}.",
     coverageShort: "My sources: {n} documents and CORDIS data ({programmes}).",
     official: "official text",
+    // partners view
+    skipPartners: "Skip to the partner search",
+    viewsLabel: "View",
+    tabAsk: "Ask",
+    tabPartners: "Partners",
+    partnersIntro: "Find organisations and projects in the CORDIS data on EU research projects. " +
+      "Every result cites its dataset row.",
+    pq: "Subject (free text)",
+    pqPlaceholder: "e.g. geothermal energy",
+    pcountry: "Participant countries",
+    pcountryPlaceholder: "MX, ES",
+    pcountryHint: "Two-letter codes, separated by commas: MX, ES, DE, FR, IT, BR…",
+    pcountryInvalid: "A country code has two letters (MX, ES, DE…): check “{bad}”.",
+    ptopic: "Topic code",
+    ptopicPlaceholder: "e.g. LC-SC3-RES-11-2018",
+    paction: "Type of action",
+    actionAny: "Any",
+    actionNames: {
+      "ERA-NET": "ERA-NET Cofund", RIA: "Research and innovation action", IA: "Innovation action",
+      CSA: "Coordination and support action", MSCA: "Marie Skłodowska-Curie action", ERC: "ERC grant",
+    },
+    pcoordinators: "Coordinators only",
+    psearch: "Search partners",
+    pneed: "Type a subject or fill in at least one filter (countries, topic code or type of action).",
+    presults: "Results",
+    psearching: "Searching the CORDIS data…",
+    pfound: "{shown} of {total} matching projects shown; {orgs} of {orgTotal} organisations.",
+    pnone: "No project in the CORDIS data matches this search.",
+    unknownTopic: "There are no records for the topic code {topic} in the CORDIS data: check the code " +
+      "(e.g. SC5-13-2018-2019).",
+    projectsTitle: "Projects",
+    orgsTitle: "Organisations",
+    programmeLabel: "Programme",
+    topicLabel: "Topic",
+    actionLabel: "Type of action",
+    contributionLabel: "EU contribution",
+    whyLabel: "Why it matches",
+    participantsLabel: "Participants in the data ({n})",
+    noParticipants: "The participation files do not list this project's organisations.",
+    cordisPage: "Project page on CORDIS (new tab)",
+    source: "Source {n}",
+    roles: { coordinator: "coordinator", participant: "participant", partner: "partner" },
+    activities: {
+      HES: "higher education", REC: "research organisation", PRC: "company", PUB: "public body", OTH: "other",
+    },
   },
   es: {
     skip: "Ir al cuadro de la pregunta",
@@ -86,6 +131,52 @@ const STRINGS = {
     coverage: "Mis fuentes: {n} documentos y datos de CORDIS ({programmes}). Aún no están en mis fuentes: {missing}.",
     coverageShort: "Mis fuentes: {n} documentos y datos de CORDIS ({programmes}).",
     official: "texto oficial",
+    // partners view
+    skipPartners: "Ir a la búsqueda de socios",
+    viewsLabel: "Vista",
+    tabAsk: "Preguntar",
+    tabPartners: "Socios",
+    partnersIntro: "Busca organizaciones y proyectos en los datos de CORDIS sobre proyectos europeos de " +
+      "investigación. Cada resultado cita su fila del conjunto de datos.",
+    pq: "Tema (texto libre)",
+    pqPlaceholder: "p. ej. energía geotérmica",
+    pcountry: "Países de los participantes",
+    pcountryPlaceholder: "MX, ES",
+    pcountryHint: "Códigos de dos letras, separados por comas: MX, ES, DE, FR, IT, BR…",
+    pcountryInvalid: "Un código de país tiene dos letras (MX, ES, DE…): revisa «{bad}».",
+    ptopic: "Código de tema (topic)",
+    ptopicPlaceholder: "p. ej. LC-SC3-RES-11-2018",
+    paction: "Tipo de acción",
+    actionAny: "Cualquiera",
+    actionNames: {
+      "ERA-NET": "ERA-NET Cofund", RIA: "Acción de investigación e innovación", IA: "Acción de innovación",
+      CSA: "Acción de coordinación y apoyo", MSCA: "Acción Marie Skłodowska-Curie", ERC: "Subvención del ERC",
+    },
+    pcoordinators: "Solo coordinadores",
+    psearch: "Buscar socios",
+    pneed: "Escribe un tema o rellena al menos un filtro (países, código de tema o tipo de acción).",
+    presults: "Resultados",
+    psearching: "Buscando en los datos de CORDIS…",
+    pfound: "Se muestran {shown} de {total} proyectos que coinciden; {orgs} de {orgTotal} organizaciones.",
+    pnone: "Ningún proyecto de los datos de CORDIS coincide con esta búsqueda.",
+    unknownTopic: "No hay registros del código de tema {topic} en los datos de CORDIS: revisa el código " +
+      "(p. ej. SC5-13-2018-2019).",
+    projectsTitle: "Proyectos",
+    orgsTitle: "Organizaciones",
+    programmeLabel: "Programa",
+    topicLabel: "Tema",
+    actionLabel: "Tipo de acción",
+    contributionLabel: "Contribución de la UE",
+    whyLabel: "Por qué coincide",
+    participantsLabel: "Participantes en los datos ({n})",
+    noParticipants: "Los ficheros de participaciones no listan las organizaciones de este proyecto.",
+    cordisPage: "Página del proyecto en CORDIS (pestaña nueva)",
+    source: "Fuente {n}",
+    roles: { coordinator: "coordinador", participant: "participante", partner: "socio" },
+    activities: {
+      HES: "educación superior", REC: "organismo de investigación", PRC: "empresa", PUB: "organismo público",
+      OTH: "otro",
+    },
   },
 };
 
@@ -103,6 +194,8 @@ const state = {
   docsByPath: new Map(), // corpus path -> document from /api/documents
   documents: [],
   busy: false,
+  view: "ask", // "ask" | "partners"
+  partners: { params: null, result: null, error: "", lang: "", busy: false, token: 0 },
 };
 
 const $ = (id) => document.getElementById(id);
@@ -152,12 +245,20 @@ function applyLanguage(lang) {
   for (const node of document.querySelectorAll("[data-i18n-placeholder]")) {
     node.placeholder = tr(node.dataset.i18nPlaceholder);
   }
+  for (const node of document.querySelectorAll("[data-i18n-label]")) {
+    node.setAttribute("aria-label", tr(node.dataset.i18nLabel));
+  }
   for (const btn of document.querySelectorAll(".lang-btn")) {
     btn.setAttribute("aria-pressed", btn.dataset.lang === lang ? "true" : "false");
   }
   renderExamples();
   renderCoverage();
   renderHistory();
+  renderSkip();
+  renderActions();
+  const partners = state.partners;
+  if (partners.result && partners.lang !== lang && !partners.busy) searchPartners(partners.params);
+  else renderPartners();
 }
 
 function renderExamples() {
@@ -184,6 +285,7 @@ async function loadDocuments() {
   }
   renderCoverage();
   renderHistory(); // citation links need the document ids
+  renderPartners();
 }
 
 function programmeLabel(code) {
@@ -289,6 +391,14 @@ function citationHref(citation) {
   return null;
 }
 
+// A citation marker [n]: to the cited source (new tab) in answers, to the citation card in the partners view.
+function markerLink(citation, href, label, newTab) {
+  return el("a", {
+    class: "marker", href, target: newTab ? "_blank" : null, rel: newTab ? "noopener" : null,
+    "aria-label": label, text: "[" + citation.n + "]",
+  });
+}
+
 // The answer text with its [n] markers turned into links to the cited page.
 function answerText(container, answer) {
   container.replaceChildren();
@@ -300,10 +410,7 @@ function answerText(container, answer) {
       const citation = match && byN.get(match[1]);
       const target = citation && citationHref(citation);
       if (target) {
-        p.append(el("a", {
-          class: "marker", href: target.href, target: "_blank", rel: "noopener",
-          "aria-label": "[" + citation.n + "] " + citation.title, text: "[" + citation.n + "]",
-        }));
+        p.append(markerLink(citation, target.href, "[" + citation.n + "] " + citation.title, true));
       } else if (part) p.append(part);
     }
     container.append(p);
@@ -493,6 +600,249 @@ async function ask(question) {
   }
 }
 
+// --- partners view ------------------------------------------------------------------------------
+const ACTIONS = ["ERA-NET", "RIA", "IA", "CSA", "MSCA", "ERC"];
+
+function setView(view, focusTab) {
+  state.view = view;
+  for (const tab of document.querySelectorAll(".view-tab")) {
+    const selected = tab.dataset.view === view;
+    tab.setAttribute("aria-selected", selected ? "true" : "false");
+    tab.tabIndex = selected ? 0 : -1;
+    $(tab.getAttribute("aria-controls")).hidden = !selected;
+    if (selected && focusTab) tab.focus();
+  }
+  $("new-conversation").hidden = view !== "ask"; // it belongs to the conversation
+  renderSkip();
+}
+
+function tabKeys(event) {
+  const tabs = [...document.querySelectorAll(".view-tab")];
+  const i = tabs.indexOf(event.target);
+  const next = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[event.key];
+  if (next === undefined) return;
+  event.preventDefault();
+  setView(tabs[(next + tabs.length) % tabs.length].dataset.view, true);
+}
+
+function renderSkip() {
+  const skip = document.querySelector(".skip");
+  const partners = state.view === "partners";
+  skip.href = partners ? "#partners-q" : "#question";
+  skip.textContent = tr(partners ? "skipPartners" : "skip");
+}
+
+function renderActions() {
+  const select = $("partners-action");
+  const value = select.value;
+  const names = tr("actionNames");
+  select.replaceChildren(el("option", { value: "", text: tr("actionAny") }),
+    ...ACTIONS.map((code) => el("option", { value: code, text: code + " — " + names[code] })));
+  select.value = value;
+}
+
+function money(value) {
+  if (value === null || value === undefined) return "";
+  return new Intl.NumberFormat(state.lang === "es" ? "es-ES" : "en-GB",
+    { style: "currency", currency: "EUR", maximumFractionDigits: 0 }).format(value);
+}
+
+function roleLabel(role) {
+  return (role && tr("roles")[role.toLowerCase()]) || (role || "").toLowerCase();
+}
+
+function formError(message, field) {
+  const box = $("partners-form-error");
+  box.textContent = message;
+  box.hidden = false;
+  if (field) {
+    field.setAttribute("aria-invalid", "true");
+    field.focus();
+  }
+}
+
+function readPartnersForm() {
+  const box = $("partners-form-error");
+  box.hidden = true;
+  box.textContent = "";
+  for (const node of $("partners-form").querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
+  const countries = $("partners-country").value.split(/[\s,;]+/).filter(Boolean).map((c) => c.toUpperCase());
+  const bad = countries.find((c) => !/^[A-Z]{2}$/.test(c));
+  if (bad) {
+    formError(tr("pcountryInvalid", { bad }), $("partners-country"));
+    return null;
+  }
+  const params = {
+    q: $("partners-q").value.trim(),
+    countries: [...new Set(countries)],
+    topic: $("partners-topic").value.trim(),
+    action: $("partners-action").value,
+    coordinators: $("partners-coordinators").checked,
+  };
+  if (!params.q && !params.countries.length && !params.topic && !params.action) {
+    formError(tr("pneed"), $("partners-q"));
+    return null;
+  }
+  return params;
+}
+
+async function searchPartners(params, reveal) {
+  const partners = state.partners;
+  const token = ++partners.token;
+  Object.assign(partners, { params, busy: true });
+  $("partners-search").disabled = true;
+  renderPartners();
+  const query = new URLSearchParams();
+  if (params.q) query.append("q", params.q);
+  for (const code of params.countries) query.append("country", code);
+  if (params.topic) query.append("topic", params.topic);
+  if (params.action) query.append("action", params.action);
+  if (params.coordinators) query.append("coordinators", "true");
+  query.append("lang", state.lang);
+  query.append("limit", "10");
+  let result = null;
+  let error = "";
+  try {
+    const response = await fetch("/api/partners?" + query.toString());
+    if (response.ok) result = await response.json();
+    else error = await problemMessage(response);
+  } catch (err) {
+    error = tr("network");
+  }
+  if (token !== partners.token) return; // a newer search is running
+  Object.assign(partners, { result, error, lang: state.lang, busy: false });
+  $("partners-search").disabled = false;
+  renderPartners();
+  if (reveal) revealResults();
+}
+
+// After a search the results may start below the fold (a phone): bring their start into view.
+function revealResults() {
+  const box = $("partners");
+  const first = $("partners-output").firstElementChild;
+  if (!first) return;
+  const top = first.getBoundingClientRect().top - box.getBoundingClientRect().top;
+  if (top > box.clientHeight * 0.6) box.scrollTop += top - 8;
+}
+
+// The citation backing a project, participant or organisation's project: the API numbers it.
+function citationsByNumber(result) {
+  const map = new Map(result.citations.map((c) => [c.n, c]));
+  return (item) => (item && item.citation != null ? map.get(item.citation) || null : null);
+}
+
+function partnersMarker(citation) {
+  return citation
+    ? markerLink(citation, "#pcite-" + citation.n, tr("source", { n: citation.n }), false)
+    : null;
+}
+
+function fact(label, value) {
+  return value ? [el("dt", { text: label }), el("dd", { text: value })] : [];
+}
+
+function projectCard(project, cite, anyParticipants) {
+  const name = project.title && project.title !== project.acronym
+    ? project.acronym + " — " + project.title : project.acronym;
+  const topic = [project.topic_code, project.topic_title].filter(Boolean).join(" — ");
+  const card = el("li", { class: "project", "data-project": project.project_id },
+    el("h4", { class: "project-name" }, name, " ", partnersMarker(cite(project))),
+    el("dl", { class: "facts" },
+      ...fact(tr("programmeLabel"), project.framework),
+      ...fact(tr("topicLabel"), topic),
+      ...fact(tr("actionLabel"), project.action_type),
+      ...fact(tr("contributionLabel"), money(project.eu_contribution))));
+  if (project.why.length) {
+    card.append(el("p", { class: "why" }, el("span", { class: "why-label", text: tr("whyLabel") + ": " }),
+      project.why.join("; ")));
+  }
+  if (project.participants.length) {
+    const list = el("ul", { class: "participants" }, ...project.participants.map((p) => el("li", {},
+      el("span", { class: "org-name", text: p.organisation }),
+      " (" + [p.country_name || p.country, roleLabel(p.role), money(p.eu_contribution)].filter(Boolean).join(", ") + ") ",
+      partnersMarker(cite(p)))));
+    card.append(el("details", { class: "participants-box", open: project.participants.length <= 6 },
+      el("summary", { text: tr("participantsLabel", { n: project.participants.length }) }), list));
+  } else if (anyParticipants) {
+    card.append(el("p", { class: "muted", text: tr("noParticipants") }));
+  }
+  if (project.url) {
+    card.append(el("p", { class: "cordis-link" }, el("a", {
+      href: project.url, target: "_blank", rel: "noopener noreferrer", text: tr("cordisPage"),
+    })));
+  }
+  return card;
+}
+
+function organisationItem(org, cite) {
+  const about = [org.country_name || org.country, tr("activities")[org.activity_type] || org.activity_type]
+    .filter(Boolean).join(", ");
+  const item = el("li", { class: "org" }, el("span", { class: "org-name", text: org.name }), " (" + about + "): ");
+  org.projects.forEach((pr, i) => {
+    if (i) item.append(", ");
+    const details = [roleLabel(pr.role), money(pr.eu_contribution)].filter(Boolean).join(", ");
+    item.append(pr.acronym + (details ? " (" + details + ")" : ""));
+    const marker = partnersMarker(cite(pr));
+    if (marker) item.append(" ", marker);
+  });
+  return item;
+}
+
+function renderPartners() {
+  const out = $("partners-output");
+  const status = $("partners-status");
+  const { result, error, busy } = state.partners;
+  out.replaceChildren();
+  if (busy) $("partners-results").setAttribute("aria-busy", "true");
+  else $("partners-results").removeAttribute("aria-busy");
+  if (busy) {
+    status.textContent = tr("psearching");
+    out.append(el("p", { class: "status", text: tr("psearching") }));
+    return;
+  }
+  if (error) {
+    status.textContent = "";
+    out.append(errorBubble(error));
+    return;
+  }
+  if (!result) {
+    status.textContent = "";
+    return;
+  }
+  const cite = citationsByNumber(result);
+  let summary;
+  if (result.unknown_topic) summary = tr("unknownTopic", { topic: result.filters.topic });
+  else if (!result.projects.length) summary = tr("pnone");
+  else {
+    summary = tr("pfound", {
+      shown: result.projects.length, total: result.total_projects,
+      orgs: result.organisations.length, orgTotal: result.total_organisations,
+    });
+  }
+  status.textContent = summary;
+  const empty = result.unknown_topic || !result.projects.length;
+  out.append(el("p", { class: empty ? "notice" : "partners-summary", text: summary }),
+    el("p", { class: "coverage-note", text: result.coverage.note }));
+  if (result.projects.length) {
+    const anyParticipants = result.projects.some((p) => p.participants.length);
+    out.append(el("h3", { class: "partners-title", text: tr("projectsTitle") }),
+      el("ol", { class: "projects" }, ...result.projects.map((p) => projectCard(p, cite, anyParticipants))));
+  }
+  if (result.organisations.length) {
+    out.append(el("h3", { class: "partners-title", text: tr("orgsTitle") }),
+      el("ul", { class: "orgs" }, ...result.organisations.map((o) => organisationItem(o, cite))));
+  }
+  if (result.citations.length) {
+    out.append(el("h3", { class: "sources-title", text: tr("sources") }),
+      el("ol", { class: "chips" }, ...result.citations.map((c) => {
+        const chip = citationChip(c);
+        chip.id = "pcite-" + c.n;
+        chip.tabIndex = -1;
+        return chip;
+      })));
+  }
+}
+
 // --- wiring ------------------------------------------------------------------------------------
 function init() {
   loadConversation();
@@ -514,6 +864,15 @@ function init() {
       event.preventDefault();
       $("ask-form").requestSubmit();
     }
+  });
+  for (const tab of document.querySelectorAll(".view-tab")) {
+    tab.addEventListener("click", () => setView(tab.dataset.view, false));
+    tab.addEventListener("keydown", tabKeys);
+  }
+  $("partners-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const params = readPartnersForm();
+    if (params) searchPartners(params, true);
   });
   loadDocuments();
 }
