@@ -35,7 +35,7 @@ from assistant.language import resolve_language
 from assistant.manifest import PROGRAMME_LABELS, Manifest
 from assistant.messages import t
 from assistant.models import DOCUMENTS, PROJECTS, TOPICS, Answer, Chunk, Citation, Hit
-from assistant.partners import PartnerSearch, is_partner_question, needs_rules_too
+from assistant.partners import PartnerResult, PartnerSearch, is_partner_question, needs_rules_too
 from assistant.pipeline import Index
 from assistant.retrieve import TOPIC_CODE, Retriever, identifiers
 
@@ -118,7 +118,9 @@ class Assistant:
             t2 = time.perf_counter()
             with self.cpu_slots:
                 first = 1 + (len(rules.citations) if rules else 0)
-                answer = self.partners.answer(standalone, language, first_n=first)
+                result = self.partners.search(standalone, lang=language)
+                answer = self.partners.answer(standalone, language, first_n=first, result=result)
+                answer = replace(answer, contexts=self._project_hits(result))
             timings["partners"] = (time.perf_counter() - t2) * 1000
             if rules is not None:
                 answer = self._both(rules, answer, language)
@@ -153,8 +155,21 @@ class Assistant:
         yield "answer", answer
 
     def retrieve(self, question: str, k: int = 8) -> list[Hit]:
-        """The passages the answer is built from (also used by evaluations)."""
+        """The passages the answer is built from (also used by evaluations): for a partner question,
+        the records of the projects the partner search shows."""
+        if self.partners is not None and is_partner_question(question, self.partners.index):
+            hits = self._project_hits(self.partners.search(question, lang=resolve_language("auto", question)))
+            if hits:
+                return list(hits[:k])
         return self.retriever.search(question, k=k, collections=self._route(question))
+
+    def _project_hits(self, result: PartnerResult) -> tuple[Hit, ...]:
+        """The project records (keyword index) of a partner result, in its order."""
+        ids = [m.project.project_id for m in result.projects]
+        chunks = self.index.catalog.project_chunks(ids)
+        return tuple(
+            Hit(chunks[pid], 1.0 / (rank + 1), ("partners",)) for rank, pid in enumerate(ids) if pid in chunks
+        )
 
     # --- steps -----------------------------------------------------------------------------------
     def _route(self, question: str) -> tuple[str, ...]:

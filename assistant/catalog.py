@@ -269,6 +269,18 @@ class Catalog:
         sql = f"SELECT sentence, vector FROM sentence_vectors WHERE chunk_id IN ({','.join('?' * len(chunk_ids))})"
         return {sent: np.frombuffer(blob, dtype=np.float32) for sent, blob in self.db.execute(sql, list(chunk_ids))}
 
+    def project_chunks(self, project_ids: Sequence[str]) -> dict[str, Chunk]:
+        """The project record of each CORDIS project id (keyword-only collection), by id."""
+        if not project_ids:
+            return {}
+        cond = " OR ".join("locator LIKE ?" for _ in project_ids)
+        sql = f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE collection = 'projects' AND ({cond})"
+        out: dict[str, Chunk] = {}
+        for row in self.db.execute(sql, [f"project {pid} (%" for pid in project_ids]):
+            chunk = _row_to_chunk(row)
+            out[(chunk.locator or "").split()[1]] = chunk
+        return out
+
     # --- reading ---------------------------------------------------------------------------
     def chunks_by_id(self, ids: Sequence[str]) -> dict[str, Chunk]:
         """Look chunks up by id; unknown ids (orphan vectors) are simply absent."""

@@ -258,8 +258,15 @@ class PartnerIndex:
                 params += [f"%{s}%"] * 3
             where.append("(" + " OR ".join(alts) + ")")
         if action:
-            where.append("(" + " OR ".join("action_type LIKE ?" for _ in action) + ")")
-            params += list(action)
+            alts = []
+            for pattern in action:
+                if pattern.startswith("%"):  # anywhere in the type of action or the topic code (ERC-2020-ADG)
+                    alts.append("(action_type LIKE ? OR topic_code LIKE ?)")
+                    params += [pattern, pattern]
+                else:
+                    alts.append("action_type LIKE ?")
+                    params.append(pattern)
+            where.append("(" + " OR ".join(alts) + ")")
         sql = f"SELECT * FROM partner_projects WHERE {' AND '.join(where)} ORDER BY contribution DESC LIMIT ?"
         return [_project(r) for r in self.db.execute(sql, [*params, limit])]
 

@@ -356,11 +356,19 @@ class PartnerSearch:
                 add(project, 1.0, "")
 
         # filters on projects
+        # filters narrow the search; a project the question names is kept whatever its type or topic
+        named = {pid for pid, m in matches.items() if any("named" in r or "nombrado" in r for r in m.reasons)}
         if filters.action:
             patterns = ACTIONS[filters.action][1]
-            matches = {k: m for k, m in matches.items() if _action_matches(m.project.action_type, patterns)}
+            matches = {
+                k: m for k, m in matches.items()
+                if k in named or _action_matches(m.project.action_type, patterns, m.project.topic_code)
+            }
         if filters.topic:
-            matches = {k: m for k, m in matches.items() if m.project.topic_code.upper() == filters.topic.upper()}
+            matches = {
+                k: m for k, m in matches.items()
+                if k in named or m.project.topic_code.upper() == filters.topic.upper()
+            }
 
         # participants, and the country filter
         all_parts = self.index.participations(project_ids=list(matches))
@@ -559,12 +567,14 @@ PARTICIPATION_PROJECT_COLUMNS = ("project_acronym", "project_id", "topic_code", 
 PARTICIPATION_COLUMNS = ("legal_name", "country_code", "partner_role", "ec_contribution", "eu_contribution", "project_acronym")
 
 
-def _action_matches(action_type: str, patterns: tuple[str, ...]) -> bool:
+def _action_matches(action_type: str, patterns: tuple[str, ...], topic_code: str = "") -> bool:
+    """LIKE-style patterns: ``%X%`` anywhere in the type of action or the topic code (ERC-2020-ADG is an
+    ERC grant whose type says "Advanced Grant"); otherwise the exact type of action."""
     value = action_type.lower()
     for pattern in patterns:
         p = pattern.lower()
         if p.startswith("%") and p.endswith("%"):
-            if p.strip("%") in value:
+            if p.strip("%") in value or p.strip("%") in topic_code.lower():
                 return True
         elif value == p:
             return True

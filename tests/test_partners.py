@@ -226,3 +226,18 @@ async def test_api_partners(assistant: Assistant, full_settings) -> None:  # typ
         assert r.status_code == 200 and r.json()["unknown_topic"] is True
         r = await client.get("/api/partners")
         assert r.status_code == 422
+
+
+def test_a_named_project_survives_an_implied_filter(assistant: Assistant) -> None:
+    # "ERC" implies a type-of-action filter; REGFUT (ERC-2020-ADG, "Advanced Grant") is named: it stays
+    answer = assistant.ask("¿Qué institución mexicana participa en el proyecto ERC REGFUT y cuánto recibe?")
+    assert not answer.abstained and answer.mode == "partners"
+    assert "- UNIVERSIDAD DE GUADALAJARA (México): REGFUT (participante, EUR 159,690)" in answer.answer
+
+
+def test_partner_answers_carry_the_project_records_as_contexts(assistant: Assistant) -> None:
+    answer = assistant.ask("What was BELLA-S1's EU contribution?")
+    assert answer.contexts and answer.contexts[0].chunk.locator.startswith("project 731505 (")
+    hits = assistant.retrieve("Which Mexican organisations took part in H2020 projects?")
+    assert {h.chunk.locator.split()[1] for h in hits} == {"101019318", "609837", "611517"}
+    assert all(h.chunk.collection == "projects" for h in hits)
