@@ -35,7 +35,13 @@ from assistant.language import resolve_language
 from assistant.manifest import PROGRAMME_LABELS, Manifest
 from assistant.messages import t
 from assistant.models import DOCUMENTS, PROJECTS, TOPICS, Answer, Chunk, Citation, Hit
-from assistant.partners import PartnerResult, PartnerSearch, is_partner_question, needs_rules_too
+from assistant.partners import (
+    PartnerResult,
+    PartnerSearch,
+    country_patterns,
+    is_partner_question,
+    needs_rules_too,
+)
 from assistant.pipeline import Index
 from assistant.retrieve import TOPIC_CODE, Retriever, identifiers
 
@@ -189,10 +195,11 @@ class Assistant:
         self, question: str, standalone: str, lang: str, hits: list[Hit], vector: Any
     ) -> Answer:
         picks = self.extractive.pick(vector, standalone, hits)
+        best = max(picks, key=lambda p: p.score) if picks else None  # picks come in reading order
         supported = (
-            bool(picks)
-            and picks[0].similarity >= MIN_SIMILARITY
-            and picks[0].score >= MIN_SCORE
+            best is not None
+            and best.similarity >= MIN_SIMILARITY
+            and best.score >= MIN_SCORE
             and (in_domain(standalone) or bool(identifiers(standalone)))
         )
         if not supported:
@@ -290,11 +297,13 @@ def build_assistant(settings: Settings) -> Assistant:
 
         llm = LLMAnswerer.from_settings(settings, index)
     retriever = build_retriever(index)
+    partners = build_partner_search(index, retriever)
+    places = country_patterns(partners.index.labels("country")) if partners is not None else None
     return Assistant(
         settings=settings,
         index=index,
         retriever=retriever,
-        extractive=ExtractiveAnswerer(index.embedder, stored=index.catalog.sentence_vectors),
+        extractive=ExtractiveAnswerer(index.embedder, stored=index.catalog.sentence_vectors, places=places),
         llm=llm,
-        partners=build_partner_search(index, retriever),
+        partners=partners,
     )

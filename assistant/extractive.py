@@ -32,6 +32,7 @@ class Pick:
     quote: str
     score: float
     similarity: float
+    elsewhere: bool = False  # names another country than the one the question asks about
 
 
 def sentences(text: str, record: bool = False) -> list[str]:
@@ -92,12 +93,20 @@ class ExtractiveAnswerer:
         embedder: Embedder,
         cache_size: int = 4096,
         stored: Callable[[list[str]], dict[str, np.ndarray]] | None = None,
+        places: dict[str, re.Pattern[str]] | None = None,
     ) -> None:
         self.embedder = embedder
         self.stored = stored  # chunk ids -> {sentence: vector} computed by the ingestion job
+        self.places = places or {}  # country code -> pattern of its names (assistant.partners.country_patterns)
         self._cache: dict[str, np.ndarray] = {}
         self._cache_size = cache_size
         self._lock = threading.Lock()
+
+    def _places(self, text: str) -> set[str]:
+        """Country codes a text names (by country name or demonym, English or Spanish)."""
+        if not self.places:
+            return set()
+        return {code for code, pattern in self.places.items() if pattern.search(text)}
 
     def _vectors(self, texts: Sequence[str], stored: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """Sentence vectors: computed at ingestion (``stored``), else from the cache when a sentence was
@@ -118,6 +127,7 @@ class ExtractiveAnswerer:
     def pick(self, question_vector: np.ndarray, question: str, hits: Sequence[Hit]) -> list[Pick]:
         """Rank the sentences of the best passages; return the few that answer."""
         q_terms = _terms(question)
+        asked = self._places(question)
         candidates: list[tuple[int, Hit, str]] = []
         for rank, hit in enumerate(hits[:MAX_CANDIDATE_CHUNKS]):
             for sentence in candidate_sentences(hit.chunk):
@@ -133,8 +143,11 @@ class ExtractiveAnswerer:
             overlap = len(q_terms & terms) / max(1, len(q_terms))
             heading_overlap = len(q_terms & _terms(hit.chunk.heading)) / max(1, len(q_terms))
             brevity = 0.08 if len(sentence) < 60 else 0.0
-            score = float(sim) + 0.35 * overlap + 0.1 * heading_overlap + 0.08 / (rank + 1) - brevity
-            scored.append(Pick(hit.chunk, sentence, score, float(sim)))
+            # a sentence about another country's arrangements (e.g. China's co-funding mechanism) does not
+            # answer a question about Mexico
+            elsewhere = 0.12 if asked and (places := self._places(sentence)) and not places & asked else 0.0
+            score = float(sim) + 0.35 * overlap + 0.1 * heading_overlap + 0.08 / (rank + 1) - brevity - elsewhere
+            scored.append(Pick(hit.chunk, sentence, score, float(sim), elsewhere > 0))
         scored.sort(key=lambda p: -p.score)
         best = scored[0]
         chosen = [best]
@@ -143,7 +156,7 @@ class ExtractiveAnswerer:
                 break
             if pick.score < best.score - 0.12:
                 break
-            if any(_similar(pick.quote, c.quote) for c in chosen):
+            if pick.elsewhere or any(_similar(pick.quote, c.quote) for c in chosen):
                 continue
             chosen.append(pick)
         return _in_reading_order(chosen)

@@ -46,6 +46,9 @@ GROUPS = {
 }
 DEMONYMS = {
     "MX": r"mexic\w*|mexican\w*|mexicano\w*|mexicana\w*|m[eé]xico",
+    "CN": r"chin(a|ese)|chin[oa]s?",
+    "IN": r"indian?s?\b|indi[oa]s?\b",
+    "ZA": r"south african?",
     "ES": r"spanish|espa[nñ]ol\w*",
     "DE": r"german\w*|alem[aá]n\w*",
     "FR": r"french|franc[eé]s\w*",
@@ -189,6 +192,19 @@ class PartnerResult:
     unknown_topic: bool = False
     total_projects: int = 0
     total_organisations: int = 0
+
+
+def country_patterns(labels: dict[str, dict[str, str]]) -> dict[str, re.Pattern[str]]:
+    """Country code -> a pattern of its English and Spanish names (and demonyms for a few), for texts."""
+    out: dict[str, re.Pattern[str]] = {}
+    for code, names in labels.items():
+        words = {n for n in (names.get("en", ""), names.get("es", "")) if len(n) >= 4}
+        extra = DEMONYMS.get(code)
+        parts = [re.escape(w) for w in sorted(words)] + ([extra] if extra else [])
+        if parts:
+            out[code] = re.compile(rf"\b({'|'.join(parts)})", re.IGNORECASE)
+    out.setdefault("CN", re.compile(r"\b(China|Chinese|chin[oa]s?)\b", re.IGNORECASE))
+    return out
 
 
 def is_partner_question(question: str, index: PartnerIndex | None = None) -> bool:

@@ -140,3 +140,16 @@ def test_ask_on_empty_index_says_how_to_fix(tmp_path: Path, corpus_dir: Path) ->
 
     result = run_cli(["ask", "hello?"], cli_env(corpus_dir, tmp_path / "empty"))
     assert result.returncode == 1 and "eumex ingest" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_mexican_funding_question_does_not_answer_with_another_countrys_rules(assistant) -> None:  # type: ignore[no-untyped-def]
+    answer = assistant.ask("Can Mexican entities receive EU funding in H2020?")
+    assert not answer.abstained
+    assert not any("China" in c.quote for c in answer.citations)  # China's co-funding mechanism is not the answer
+    assert any("not automatically eligible for funding" in c.quote for c in answer.citations)
+    assert "General Annexes" in answer.answer  # the text that rules on it is missing, and the answer says so
+
+
+def test_a_place_name_alone_is_not_the_domain(assistant) -> None:  # type: ignore[no-untyped-def]
+    answer = assistant.ask("What's the weather going to be like in Mexico City tomorrow?")
+    assert answer.abstained and not answer.citations
