@@ -38,7 +38,7 @@ from assistant.models import DOCUMENTS, PROJECTS, TOPICS, Answer, Chunk, Citatio
 from assistant.partners import (
     PartnerResult,
     PartnerSearch,
-    country_patterns,
+    place_finder,
     is_partner_question,
     needs_rules_too,
 )
@@ -298,7 +298,7 @@ def build_assistant(settings: Settings) -> Assistant:
         llm = LLMAnswerer.from_settings(settings, index)
     retriever = build_retriever(index)
     partners = build_partner_search(index, retriever)
-    places = country_patterns(partners.index.labels("country")) if partners is not None else None
+    places = place_finder(partners.index.labels("country")) if partners is not None else None
     return Assistant(
         settings=settings,
         index=index,

@@ -93,20 +93,18 @@ class ExtractiveAnswerer:
         embedder: Embedder,
         cache_size: int = 4096,
         stored: Callable[[list[str]], dict[str, np.ndarray]] | None = None,
-        places: dict[str, re.Pattern[str]] | None = None,
+        places: Callable[[str], set[str]] | None = None,
     ) -> None:
         self.embedder = embedder
         self.stored = stored  # chunk ids -> {sentence: vector} computed by the ingestion job
-        self.places = places or {}  # country code -> pattern of its names (assistant.partners.country_patterns)
+        self.places = places  # text -> country codes it names (assistant.partners.place_finder)
         self._cache: dict[str, np.ndarray] = {}
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
     def _places(self, text: str) -> set[str]:
         """Country codes a text names (by country name or demonym, English or Spanish)."""
-        if not self.places:
-            return set()
-        return {code for code, pattern in self.places.items() if pattern.search(text)}
+        return self.places(text) if self.places else set()
 
     def _vectors(self, texts: Sequence[str], stored: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """Sentence vectors: computed at ingestion (``stored``), else from the cache when a sentence was

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.citations import row_quote, row_quote_verified
@@ -205,6 +206,32 @@ def country_patterns(labels: dict[str, dict[str, str]]) -> dict[str, re.Pattern[
             out[code] = re.compile(rf"\b({'|'.join(parts)})", re.IGNORECASE)
     out.setdefault("CN", re.compile(r"\b(China|Chinese|chin[oa]s?)\b", re.IGNORECASE))
     return out
+
+
+def place_finder(labels: dict[str, dict[str, str]]) -> Callable[[str], set[str]]:
+    """text -> the country codes it names (English/Spanish country names, a few demonyms): a dictionary
+    lookup of the text's 1-3 word phrases, then one small regular expression for the demonyms."""
+    names: dict[str, str] = {}
+    for code, by_lang in labels.items():
+        for lang in ("en", "es"):
+            name = fold(by_lang.get(lang, ""))
+            if len(name) >= 4 and re.fullmatch(r"[A-Z]{2}", code):
+                names.setdefault(name, code)
+    longest = max((len(n.split()) for n in names), default=1)
+    demonyms = re.compile("|".join(f"(?P<{code}>\\b(?:{p}))" for code, p in DEMONYMS.items()), re.IGNORECASE)
+    word = re.compile(r"[\w'-]+")
+
+    def find(text: str) -> set[str]:
+        words = word.findall(fold(text))
+        found = {m.lastgroup for m in demonyms.finditer(text) if m.lastgroup}
+        for n in range(1, min(longest, 3) + 1):
+            for i in range(len(words) - n + 1):
+                code = names.get(" ".join(words[i : i + n]))
+                if code:
+                    found.add(code)
+        return found
+
+    return find
 
 
 def is_partner_question(question: str, index: PartnerIndex | None = None) -> bool:

@@ -1,6 +1,7 @@
 """Benchmark Chroma as the index grows: insert rate, query latency, memory and size on disk.
 
     python bench/chroma_growth.py [--sizes 10000,100000,300000,1000000] [--budget-min 25] [--queries 200]
+    python bench/chroma_growth.py --dir DIR --start 300000 --sizes 1000000 --queries 20   # continue a kept store
 
 Synthetic chunks stand in for real ones: random unit vectors of the real dimension (512, the packaged
 USE model) with the metadata our chunks carry (language, doc_id, programme, kind, period, page), so the
@@ -159,6 +160,8 @@ def main() -> None:
     parser.add_argument("--budget-min", type=float, default=25.0, help="Wall-clock budget for the whole run.")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--dir", type=Path, default=None, help="Where to build the store (default: a temp dir).")
+    parser.add_argument("--start", type=int, default=0,
+                        help="Chunks already in --dir from an earlier run: grow from there (e.g. 300000).")
     parser.add_argument("--_grow", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--_measure", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -176,7 +179,8 @@ def main() -> None:
     budget = args.budget_min * 60
     levels: list[dict[str, object]] = []
     skipped: list[int] = []
-    have, rate = 0, None
+    have, rate = args.start, None
+    sizes = [size for size in sizes if size > have]
     try:
         for size in sizes:
             if rate is not None:
