@@ -19,7 +19,6 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 SCHEMA = """
@@ -343,6 +342,3 @@ def _project(r: Sequence[Any]) -> ProjectRow:
 def _participation(r: Sequence[Any]) -> ParticipationRow:
     return ParticipationRow(*r[:9], cells=json.loads(r[9]))
 
-
-def file_name(document: str) -> str:
-    return Path(document).name

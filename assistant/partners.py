@@ -25,7 +25,7 @@ from assistant.messages import t
 from assistant.models import PROJECTS, TOPICS, Answer, Citation
 from assistant.partner_index import Coverage, ParticipationRow, PartnerIndex, ProjectRow
 from assistant.retrieve import TOPIC_CODE, Retriever, identifiers
-from assistant.textutil import content_words, fold, stem, translate_terms
+from assistant.textutil import content_words, euro, fold, stem, translate_terms
 
 # --- what a question implies ---------------------------------------------------------------------
 EUROPE = (
@@ -133,10 +133,6 @@ def proper_nouns(question: str) -> list[str]:
     return [w for w in dict.fromkeys(words) if w not in skip and fold(w) not in GENERIC]
 
 
-def euro(value: float | None) -> str:
-    return f"EUR {value:,.0f}" if value is not None else "—"
-
-
 @dataclass(frozen=True)
 class Filters:
     countries: tuple[str, ...] = ()
@@ -193,19 +189,6 @@ class PartnerResult:
     unknown_topic: bool = False
     total_projects: int = 0
     total_organisations: int = 0
-
-
-def country_patterns(labels: dict[str, dict[str, str]]) -> dict[str, re.Pattern[str]]:
-    """Country code -> a pattern of its English and Spanish names (and demonyms for a few), for texts."""
-    out: dict[str, re.Pattern[str]] = {}
-    for code, names in labels.items():
-        words = {n for n in (names.get("en", ""), names.get("es", "")) if len(n) >= 4}
-        extra = DEMONYMS.get(code)
-        parts = [re.escape(w) for w in sorted(words)] + ([extra] if extra else [])
-        if parts:
-            out[code] = re.compile(rf"\b({'|'.join(parts)})", re.IGNORECASE)
-    out.setdefault("CN", re.compile(r"\b(China|Chinese|chin[oa]s?)\b", re.IGNORECASE))
-    return out
 
 
 def place_finder(labels: dict[str, dict[str, str]]) -> Callable[[str], set[str]]:

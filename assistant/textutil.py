@@ -78,3 +78,8 @@ def translate_terms(text: str) -> list[str]:
         else:
             i += 1
     return list(dict.fromkeys(found))
+
+
+def euro(value: float | None) -> str:
+    """An amount as the CORDIS records and partner answers write it: ``EUR 10,000,000``."""
+    return f"EUR {value:,.0f}" if value is not None else "not given"

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from assistant.errors import ParseError
 from assistant.models import Record
+from assistant.textutil import euro
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +106,6 @@ def _num(value: str) -> float | None:
         return float(value) if value not in {"", "NA", "."} else None
     except ValueError:
         return None
-
-
-def euro(value: float | None) -> str:
-    return f"EUR {value:,.0f}" if value is not None else "not given"
 
 
 @dataclass
