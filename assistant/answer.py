@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from assistant.citations import make_citation, quote_is_verified
@@ -104,7 +105,13 @@ class Assistant:
             raise QuestionError(t(language, "too_long", length=len(question), limit=MAX_QUESTION_CHARS))
 
         history = self.conversations.history(conversation_id)
-        standalone = condense(question, history)
+        rewrite = None
+        if self.llm is not None and not is_injection(question):
+            rewrite = partial(self.llm.condense, language=language)
+        t1 = time.perf_counter()
+        standalone = condense(question, history, rewrite)
+        if history:
+            timings["condense"] = (time.perf_counter() - t1) * 1000
         if is_injection(question):
             answer = self._refusal(question, standalone, language, injection=True)
         elif named_missing_documents(standalone, self.manifest) or absent_programme(standalone, self.manifest):

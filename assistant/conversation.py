@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 FOLLOW_UP = re.compile(
@@ -12,6 +13,7 @@ FOLLOW_UP = re.compile(
     r"y para|y en|y si|qué tal|que tal|lo mismo|igual para)\b",
     re.IGNORECASE,
 )
+SHORT_QUESTION_WORDS = 12  # with an LLM, short questions in a conversation are rewritten too ("what budget?")
 PRONOUN = re.compile(r"\b(it|its|they|them|this|that|these|those|ese|esa|eso|esos|esas|este|esta|esto|ello)\b", re.I)
 
 
@@ -58,9 +60,21 @@ def is_follow_up(question: str) -> bool:
     return bool(FOLLOW_UP.match(question)) or (len(words) <= 6 and bool(PRONOUN.search(question)))
 
 
-def condense(question: str, history: list[Turn]) -> str:
-    """A standalone version of a follow-up question: the previous question's subject plus the new ask."""
-    if not history or not is_follow_up(question):
+def condense(
+    question: str, history: list[Turn], rewrite: Callable[[str, list[str]], str | None] | None = None
+) -> str:
+    """A standalone version of a follow-up question.
+
+    With ``rewrite`` (the LLM, when one is configured) a question that may lean on the conversation -
+    a follow-up, or any short question - is rewritten from the earlier standalone questions; without
+    it, or when the rewrite fails, a follow-up becomes the previous question plus the new ask."""
+    if not history:
+        return question
+    if rewrite is not None and (is_follow_up(question) or len(question.split()) <= SHORT_QUESTION_WORDS):
+        rewritten = rewrite(question, [turn.standalone for turn in history])
+        if rewritten:
+            return rewritten
+    if not is_follow_up(question):
         return question
     previous = history[-1].standalone
     return f"{previous} — {question}"

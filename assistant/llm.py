@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 PROMPTS = Path(__file__).with_name("prompts")
 MAX_PASSAGES = 5  # small models lose track of citations with long contexts
 MAX_PASSAGE_CHARS = 900
+MAX_CONDENSED_CHARS = 400  # a standalone question, not an answer
 CITATION = re.compile(r"\[\s*(\d{1,2})\s*[:：]\s*[\"“«](.+?)[\"”»]\s*\]", re.DOTALL)
 BARE_CITATION = re.compile(r"\[\s*\d{1,2}\s*\]")
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish (español)"}
@@ -73,6 +74,8 @@ class LLMAnswerer:
         self.index = index
         self.system = (PROMPTS / "answer_system.txt").read_text(encoding="utf-8")
         self.user = (PROMPTS / "answer_user.txt").read_text(encoding="utf-8")
+        self.condense_system = (PROMPTS / "condense_system.txt").read_text(encoding="utf-8")
+        self.condense_user = (PROMPTS / "condense_user.txt").read_text(encoding="utf-8")
 
     @classmethod
     def from_settings(cls, settings: Settings, index: Index) -> LLMAnswerer:
@@ -101,6 +104,35 @@ class LLMAnswerer:
             ("system", self.system.format(language_name=name)),
             ("human", self.user.format(passages="\n\n".join(blocks), question=question, language_name=name)),
         ]
+
+    def condense(self, question: str, earlier: Sequence[str], language: str) -> str | None:
+        """The follow-up rewritten as a standalone question by the model; None when the model fails or
+        its reply does not look like one question in the user's language (the caller then falls back)."""
+        name = LANGUAGE_NAMES[language]
+        messages = [
+            ("system", self.condense_system.format(language_name=name)),
+            (
+                "human",
+                self.condense_user.format(history="\n".join(f"- {q}" for q in earlier), question=question),
+            ),
+        ]
+        try:
+            reply = str(self.chat.invoke(messages).content)
+        except Exception as exc:  # the endpoint's errors come in many types; the rule-based rewrite stays
+            log.warning("LLM condense failed, using the rule-based rewrite: %s", LLMError(str(exc)))
+            return None
+        lines = [line for line in reply.strip().splitlines() if line.strip()]
+        candidate = " ".join(lines[0].split()).strip("\"“”«» ") if len(lines) == 1 else ""
+        if (
+            not candidate
+            or len(candidate) > MAX_CONDENSED_CHARS
+            or candidate.startswith("NOT_FOUND")
+            or is_injection(candidate)
+            or (len(candidate) > 30 and detect_language(candidate) != language)
+        ):
+            log.info("ignoring an unusable condensed question: %.120s", reply)
+            return None
+        return candidate
 
     def stream(
         self, question: str, standalone: str, language: str, hits: Sequence[Hit]
