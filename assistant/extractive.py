@@ -15,10 +15,11 @@ import numpy as np
 
 from assistant.embed import Embedder
 from assistant.guard import is_injection
-from assistant.textutil import content_words, stem
+from assistant.textutil import content_words, stem, translate_terms
 from assistant.models import DOCUMENTS, Chunk, Hit
 
 SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-ZÁÉÍÓÚÑ¿¡“\"(•\d])|\s*•\s+|(?<=:)\s+(?=[A-ZÁÉÍÓÚÑ•])")
+LINE_START = re.compile(r"\n(?=[A-ZÁÉÍÓÚÑ¿¡“\"(•])")  # a line that starts like a sentence
 MIN_SENTENCE, MAX_SENTENCE = 25, 420
 MAX_CANDIDATE_CHUNKS = 5
 MAX_SENTENCES = 3
@@ -48,23 +49,34 @@ def sentences(text: str, record: bool = False) -> list[str]:
             else:
                 out += [p for p in re.split(r"(?<=;)\s+", line) if len(p) >= MIN_SENTENCE]
         return out
-    flat = " ".join(text.split())
+    # Split with the line breaks kept: a form or a list without full stops ("Does the participant plan
+    # to subcontract ... (please note that core tasks ... should not be sub-contracted)" then "Y/N") is
+    # cut at its lines when it would otherwise read as one overlong sentence.
+    lined = re.sub(r"[^\S\n]+", " ", text).strip()
     out = []
-    parts = SENTENCE_END.split(flat)
+    parts = SENTENCE_END.split(lined)
     # A passage may start or end mid-sentence: those fragments are not quoted.
-    if parts and parts[0][:1].islower():
+    if parts and parts[0].strip()[:1].islower():
         parts = parts[1:]
-    if parts and not re.search(r"[.;:!?)\]”\"]$", parts[-1]):
-        parts = parts[:-1]
+    if parts and not re.search(r"[.;:!?)\]”\"]$", parts[-1].strip()):
+        # only its last line may be cut off
+        lines = LINE_START.split(parts[-1])
+        parts = parts[:-1] + (["\n".join(lines[:-1])] if len(lines) > 2 else [])
     for part in parts:
-        part = part.strip(" •")
-        if MIN_SENTENCE <= len(part) <= MAX_SENTENCE:
-            out.append(part)
-        elif len(part) > MAX_SENTENCE:
-            # Long enumerations: cut at semicolons or commas, never mid-word.
-            for piece in re.split(r"(?<=[;,])\s+", part):
-                if MIN_SENTENCE <= len(piece) <= MAX_SENTENCE:
-                    out.append(piece)
+        flat = " ".join(part.split()).strip(" •")
+        if MIN_SENTENCE <= len(flat) <= MAX_SENTENCE:
+            out.append(flat)
+            continue
+        if len(flat) < MIN_SENTENCE:
+            continue
+        lines = [" ".join(line.split()).strip(" •") for line in LINE_START.split(part)]
+        if len(lines) > 1 and all(len(line) <= MAX_SENTENCE for line in lines):
+            out += [line for line in lines if len(line) >= MIN_SENTENCE and not line.endswith(":")]
+            continue
+        # Long enumerations: cut at semicolons or commas, never mid-word.
+        for piece in re.split(r"(?<=[;,])\s+", flat):
+            if MIN_SENTENCE <= len(piece) <= MAX_SENTENCE:
+                out.append(piece)
     return out
 
 
@@ -125,6 +137,8 @@ class ExtractiveAnswerer:
     def pick(self, question_vector: np.ndarray, question: str, hits: Sequence[Hit]) -> list[Pick]:
         """Rank the sentences of the best passages; return the few that answer."""
         q_terms = _terms(question)
+        # the question's terms in the other language (glossary): a Spanish question quoting an English rule
+        translated = _terms(" ".join(translate_terms(question)))
         asked = self._places(question)
         candidates: list[tuple[int, Hit, str]] = []
         for rank, hit in enumerate(hits[:MAX_CANDIDATE_CHUNKS]):
@@ -139,6 +153,8 @@ class ExtractiveAnswerer:
         for (rank, hit, sentence), sim in zip(candidates, sims, strict=True):
             terms = _terms(sentence)
             overlap = len(q_terms & terms) / max(1, len(q_terms))
+            if translated:
+                overlap = max(overlap, len(translated & terms) / max(1, len(translated)))
             heading_overlap = len(q_terms & _terms(hit.chunk.heading)) / max(1, len(q_terms))
             brevity = 0.08 if len(sentence) < 60 else 0.0
             # a sentence about another country's arrangements (e.g. China's co-funding mechanism) does not

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-LANGUAGES = ("en", "es")
+from assistant.models import LANGUAGES
 SPANISH_MARKS = re.compile(r"[¿¡ñÑ]|[áéíóú]")
 WORD = re.compile(r"[a-záéíóúüñ]+", re.IGNORECASE)
 ES_WORDS = frozenset(

@@ -13,6 +13,8 @@ DOCUMENTS = "documents"  # PDF passages: dense (Chroma) + keyword (FTS5)
 TOPICS = "topics"  # H2020 call topics from CORDIS reference data: dense + keyword
 PROJECTS = "projects"  # CORDIS project records: keyword only (see docs/ingestion.md for why)
 DENSE_COLLECTIONS = (DOCUMENTS, TOPICS)
+LANGUAGES = ("en", "es")  # of questions, answers and passages; each language has its own vector collections
+SECOND_DENSE_COLLECTIONS = (DOCUMENTS,)  # the second dense index (e5) holds the document passages only
 
 
 @dataclass(frozen=True)

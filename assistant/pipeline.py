@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from assistant.catalog import Catalog
 from assistant.config import Settings
-from assistant.embed import Embedder, make_embedder
+from assistant.embed import Embedder, make_embedder, make_second_embedder
 from assistant.manifest import Manifest, load_manifest
 from assistant.retrieve import Retriever
 from assistant.store import VectorStore, connect
@@ -22,6 +22,8 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
 
 if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+
     from assistant.partners import PartnerSearch
 
 log = logging.getLogger(__name__)
@@ -46,8 +48,20 @@ class Index:
         return Catalog(self.settings.catalog_path)
 
     @cached_property
+    def client(self) -> ClientAPI:
+        return connect(self.settings)
+
+    @cached_property
     def store(self) -> VectorStore:
-        return VectorStore(connect(self.settings), self.settings.collection_prefix, self.embedder)
+        return VectorStore(self.client, self.settings.collection_prefix, self.embedder)
+
+    @cached_property
+    def second_store(self) -> VectorStore | None:
+        """The second dense index of the document passages (EUMEX_SECOND_EMBEDDER), or None."""
+        embedder = make_second_embedder(self.settings)
+        if embedder is None:
+            return None
+        return VectorStore(self.client, self.settings.collection_prefix, embedder)
 
 
 def build_index(settings: Settings) -> Index:
@@ -57,7 +71,7 @@ def build_index(settings: Settings) -> Index:
 
 def build_retriever(index: Index) -> Retriever:
     """The hybrid retriever over an opened index."""
-    return Retriever(index.catalog, index.store, index.embedder)
+    return Retriever(index.catalog, index.store, index.embedder, second=index.second_store)
 
 
 def build_partner_search(index: Index, retriever: Retriever | None = None) -> PartnerSearch | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,17 +21,17 @@ from assistant.catalog import Catalog
 from assistant.embed import Embedder
 from assistant.errors import IndexNotReady
 from assistant.language import detect_language
-from assistant.models import DENSE_COLLECTIONS, DOCUMENTS, Chunk, Hit
+from assistant.models import DENSE_COLLECTIONS, DOCUMENTS, LANGUAGES, SECOND_DENSE_COLLECTIONS, Chunk, Hit
 from assistant.store import VectorStore
 from assistant.textutil import translate_terms
 
 RRF_K = 60
-DENSE_DEPTH = 4  # unfiltered dense candidates per collection = pool x depth, split by language
 TOPIC_CODE = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z][A-Z0-9]*)*-\d{1,2}[a-z]?(?:-[A-Za-z])?(?:[-/]\d{4})+\b")
 ARTICLE = re.compile(r"\b(?:art[íi]culo|article|art\.)\s*(\d{1,3})\b", re.IGNORECASE)
 # Project acronyms: at least two capitals anywhere (BELLA-S1, GEMex, ZikaPLAN, ENERXICO).
 ACRONYM = re.compile(r"\b(?=[A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*[A-Z])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*\b")
 COMMON_UPPER = {"EU", "UE", "H2020", "RIA", "IA", "CSA", "MSCA", "ERC", "SME", "PDF", "NCP", "EUR", "THE", "AND"}
+SECOND_LANGUAGES = ("es",)  # questions that get the second dense leg (docs/answering.md: measured per language)
 FILTER_KEYS = ("programme", "kind", "language", "period", "doc_id")
 
 
@@ -67,24 +68,58 @@ class Retriever:
     catalog: Catalog
     store: VectorStore
     embedder: Embedder
+    second: VectorStore | None = None  # the second dense index of the passages (e5), when configured
     pool: int = 30  # candidates taken from each list before fusion
     same_language_bias: float = 0.05  # calibrated on the development set (docs/answering.md)
+    second_language_bias: float = 0.08  # the same for e5 (which prefers its own language more)
 
     def __post_init__(self) -> None:
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="e5-query")
         self._cache_lock = threading.Lock()
 
-    def embed_query(self, query: str) -> np.ndarray:
-        """The query's vector (a few hundred recent queries are remembered)."""
+    def embed_query(self, query: str, embedder: Embedder | None = None) -> np.ndarray:
+        """The query's vector by the main (or the given) embedder; recent queries are remembered."""
+        embedder = embedder or self.embedder
+        key = (embedder.name, query)
         with self._cache_lock:
-            vector = self._query_cache.get(query)
+            vector = self._query_cache.get(key)
         if vector is None:
-            vector = self.embedder.embed([query])[0]
+            vector = embedder.embed_query(query)
             with self._cache_lock:
-                self._query_cache[query] = vector
+                self._query_cache[key] = vector
                 if len(self._query_cache) > 512:
                     self._query_cache.popitem(last=False)
         return vector
+
+    def _dense(
+        self,
+        store: VectorStore,
+        vector: np.ndarray,
+        collections: Sequence[str],
+        where: dict | None,  # type: ignore[type-arg]
+        languages: Sequence[str],
+        question_language: str,
+        bias: float,
+    ) -> tuple[list[str], dict[str, float]]:
+        """Dense candidates, best first, with their cosine similarities.
+
+        The models prefer passages in the question's own language, so a Spanish question would otherwise
+        rarely see the English work programmes: the store keeps one collection per passage language, the
+        best ``pool`` of each are taken, and scores in the question's own language are lowered by
+        ``bias`` before they are ranked together."""
+        found: dict[str, float] = {}
+        adjusted: dict[str, float] = {}
+        for coll in collections:
+            if coll not in DENSE_COLLECTIONS:
+                continue
+            for language in languages:
+                for hit in store.query(coll, language, vector, self.pool, where):
+                    found[hit.id] = 1.0 - hit.distance
+                    adjusted[hit.id] = found[hit.id] - (bias if language == question_language else 0.0)
+        live = self.catalog.live_ids(list(found))  # orphan vectors of an interrupted run are dropped here
+        ranked = sorted((i for i in adjusted if i in live), key=lambda i: -adjusted[i])
+        return ranked[: self.pool], found
 
     def ensure_ready(self) -> None:
         """Raise IndexNotReady when nothing has been ingested yet."""
@@ -104,37 +139,22 @@ class Retriever:
         ranked: dict[str, list[str]] = {}
         chunks: dict[str, Chunk] = {}
 
+        question_language = detect_language(query)
+        # The e5 leg (Spanish questions only: measured, it finds English passages for them, but not better
+        # passages for English questions) embeds the question in a thread while the other legs run.
+        second_collections = [c for c in collections if c in SECOND_DENSE_COLLECTIONS]
+        second_vector = None
+        if self.second is not None and second_collections and question_language in SECOND_LANGUAGES:
+            second_vector = self._threads.submit(self.embed_query, query, self.second.embedder)
         if vector is None:
             vector = self.embed_query(query)
         where = {key: value for key, value in filters.items() if key != "language"}
         chroma_where = (where if len(where) <= 1 else {"$and": [{k2: v} for k2, v in where.items()]}) or None
-        # Dense candidates per passage language: the model prefers passages in the question's own
-        # language, so a Spanish question would otherwise rarely see the English work programmes.
-        # One unfiltered query per collection with a deep pool, split by language afterwards (a
-        # metadata filter makes Chroma scan: ~7x slower here, and it grows with the index - see
-        # docs/benchmarks.md). Scores in the question's own language are lowered by
-        # `same_language_bias`.
-        languages = ("en", "es") if "language" not in filters else (filters["language"],)
-        question_language = detect_language(query)
-        found: dict[str, float] = {}
-        for coll in collections:
-            if coll in DENSE_COLLECTIONS:
-                for hit in self.store.query(coll, vector, self.pool * DENSE_DEPTH, chroma_where):
-                    found[hit.id] = 1.0 - hit.distance
-        live = self.catalog.chunks_by_id(list(found))  # orphan vectors of an interrupted run are dropped here
-        dense_scores: dict[str, float] = {}
-        adjusted: dict[str, float] = {}
-        per_language: dict[tuple[str, str], int] = defaultdict(int)
-        for cid in sorted(live, key=lambda i: -found[i]):
-            language = live[cid].language
-            if language not in languages or per_language[(language, live[cid].collection)] >= self.pool:
-                continue
-            per_language[(language, live[cid].collection)] += 1
-            dense_scores[cid] = found[cid]
-            adjusted[cid] = found[cid] - (self.same_language_bias if language == question_language else 0.0)
-        ids = sorted(adjusted, key=lambda i: -adjusted[i])
-        chunks.update({i: live[i] for i in ids})
-        ranked["dense"] = ids[: self.pool]
+        languages = LANGUAGES if "language" not in filters else (filters["language"],)
+        ranked["dense"], dense_scores = self._dense(
+            self.store, vector, collections, chroma_where, languages, question_language, self.same_language_bias
+        )
+        chunks.update(self.catalog.chunks_by_id(ranked["dense"]))
 
         # Keyword search on the question plus its glossary translation (cross-lingual keywords).
         keyword_query = " ".join([query, *translate_terms(query)])
@@ -162,9 +182,22 @@ class Retriever:
         exact.sort(key=lambda i: (i not in own, other.get(i, len(other))))
         ranked["exact"] = exact
 
+        if second_vector is not None:
+            assert self.second is not None
+            ranked["e5"], _ = self._dense(
+                self.second,
+                second_vector.result(),
+                second_collections,
+                chroma_where,
+                languages,
+                question_language,
+                self.second_language_bias,
+            )
+            chunks.update(self.catalog.chunks_by_id([i for i in ranked["e5"] if i not in chunks]))
+
         fused: dict[str, float] = defaultdict(float)
         sources: dict[str, list[str]] = defaultdict(list)
-        weights = {"dense": 1.0, "keyword": 1.0, "exact": 3.0}
+        weights = {"dense": 1.0, "e5": 1.0, "keyword": 1.0, "exact": 3.0}
         for name, ids in ranked.items():
             for rank, cid in enumerate(ids):
                 fused[cid] += weights[name] / (RRF_K + rank + 1)

@@ -8,8 +8,9 @@ the embedder, so changing the model builds a new index instead of mixing vector 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import chromadb
 import numpy as np
@@ -20,7 +21,7 @@ from chromadb.config import Settings as ChromaSettings
 from assistant.config import Settings
 from assistant.embed import Embedder
 from assistant.errors import StoreError
-from assistant.models import Chunk
+from assistant.models import LANGUAGES, Chunk
 
 log = logging.getLogger(__name__)
 
@@ -89,40 +90,51 @@ def connect(settings: Settings) -> ClientAPI:
 
 
 class VectorStore:
-    """One Chroma collection per dense chunk collection ("documents", "topics")."""
+    """One Chroma collection per dense chunk collection ("documents", "topics") and passage language.
+
+    Partitioned by language because the embedding models rank passages in the question's own language
+    first: an English question about the Spanish-language Mexican law would find its passages only far
+    down one shared ranking, where approximate (HNSW) results are unstable. Per language, each partition
+    gives its own exact-enough top k, and no metadata filter (which makes Chroma scan) is needed.
+    """
 
     def __init__(self, client: ClientAPI, prefix: str, embedder: Embedder) -> None:
         self._client = client
         self._prefix = prefix
         self._embedder = embedder
         self._embedder_name = embedder.name
-        self._collections: dict[str, chromadb.Collection] = {}
+        self._collections: dict[tuple[str, str], chromadb.Collection] = {}
 
-    def collection_name(self, collection: str) -> str:
-        return f"{self._prefix}-{collection}-{self._embedder_name}"[:512]
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder
 
-    def _collection(self, collection: str) -> chromadb.Collection:
-        if collection not in self._collections:
+    def collection_name(self, collection: str, language: str) -> str:
+        return f"{self._prefix}-{collection}-{language}-{self._embedder_name}"[:512]
+
+    def _collection(self, collection: str, language: str) -> chromadb.Collection:
+        key = (collection, language)
+        if key not in self._collections:
             try:
-                self._collections[collection] = self._client.get_or_create_collection(
-                    self.collection_name(collection),
+                self._collections[key] = self._client.get_or_create_collection(
+                    self.collection_name(collection, language),
                     embedding_function=ChromaEmbedding(self._embedder),
-                    metadata={"hnsw:space": "cosine", "embedder": self._embedder_name},
+                    metadata={"hnsw:space": "cosine", "embedder": self._embedder_name, "language": language},
                 )
             except Exception as exc:
-                raise StoreError(f"Cannot open Chroma collection '{collection}': {exc}") from exc
-        return self._collections[collection]
+                raise StoreError(f"Cannot open Chroma collection '{collection}' ({language}): {exc}") from exc
+        return self._collections[key]
 
     def add(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Upsert chunk vectors with their metadata (used by filters)."""
         for start in range(0, len(chunks), MAX_BATCH):
             part = chunks[start : start + MAX_BATCH]
-            by_coll: dict[str, list[int]] = {}
+            by_coll: dict[tuple[str, str], list[int]] = {}
             for i, ch in enumerate(part):
-                by_coll.setdefault(ch.collection, []).append(i)
-            for coll, idx in by_coll.items():
+                by_coll.setdefault((ch.collection, ch.language), []).append(i)
+            for (coll, language), idx in by_coll.items():
                 # Texts stay in the catalog: storing them here too would cost a second full-text index.
-                self._collection(coll).upsert(
+                self._collection(coll, language).upsert(
                     ids=[part[i].id for i in idx],
                     embeddings=vectors[start : start + MAX_BATCH][idx],
                     metadatas=[part[i].metadata() for i in idx],  # type: ignore[misc]
@@ -132,13 +144,18 @@ class VectorStore:
         """Which of these ids already have a vector (lets an interrupted ingestion resume)."""
         ids = list(ids)
         found: set[str] = set()
-        for start in range(0, len(ids), MAX_BATCH):
-            got = self._collection(collection).get(ids=ids[start : start + MAX_BATCH], include=[])
-            found.update(got["ids"])
+        for language in LANGUAGES:
+            for start in range(0, len(ids), MAX_BATCH):
+                got = self._collection(collection, language).get(ids=ids[start : start + MAX_BATCH], include=[])
+                found.update(got["ids"])
         return found
 
-    def all_ids(self, collection: str) -> set[str]:
-        coll = self._collection(collection)
+    def all_ids(self, collection: str, language: str | None = None) -> set[str]:
+        languages = (language,) if language else LANGUAGES
+        return {cid for lang in languages for cid in self._ids(self._collection(collection, lang))}
+
+    @staticmethod
+    def _ids(coll: chromadb.Collection) -> set[str]:
         found: set[str] = set()
         offset = 0
         while True:
@@ -148,19 +165,33 @@ class VectorStore:
                 return found
             offset += MAX_BATCH
 
+    def vectors(self, collection: str) -> Iterator[tuple[list[str], list[Any]]]:
+        """All (ids, vectors) of a collection, a batch at a time (for evaluation baselines)."""
+        for language in LANGUAGES:
+            coll = self._collection(collection, language)
+            offset = 0
+            while True:
+                got = coll.get(include=["embeddings"], limit=MAX_BATCH, offset=offset)
+                if got["ids"]:
+                    yield list(got["ids"]), list(got["embeddings"])  # type: ignore[arg-type]
+                if len(got["ids"]) < MAX_BATCH:
+                    break
+                offset += MAX_BATCH
+
     def delete(self, collection: str, ids: Iterable[str]) -> None:
         ids = list(ids)
-        for start in range(0, len(ids), MAX_BATCH):
-            self._collection(collection).delete(ids=ids[start : start + MAX_BATCH])
+        for language in LANGUAGES:
+            for start in range(0, len(ids), MAX_BATCH):
+                self._collection(collection, language).delete(ids=ids[start : start + MAX_BATCH])
 
     def count(self, collection: str) -> int:
-        return self._collection(collection).count()
+        return sum(self._collection(collection, language).count() for language in LANGUAGES)
 
     def query(
-        self, collection: str, vector: np.ndarray, k: int, where: dict | None = None  # type: ignore[type-arg]
+        self, collection: str, language: str, vector: np.ndarray, k: int, where: dict | None = None  # type: ignore[type-arg]
     ) -> list[DenseHit]:
-        """Nearest chunks by cosine distance."""
-        coll = self._collection(collection)
+        """Nearest chunks of one language by cosine distance."""
+        coll = self._collection(collection, language)
         try:
             res = coll.query(
                 query_embeddings=[vector.tolist()], n_results=k, where=where or None, include=["distances"]
@@ -168,3 +199,36 @@ class VectorStore:
         except Exception as exc:
             raise StoreError(f"Chroma query failed: {exc}") from exc
         return [DenseHit(i, float(d)) for i, d in zip(res["ids"][0], res["distances"][0], strict=True)]
+
+    def migrate_unpartitioned(self, collections: Sequence[str]) -> int:
+        """Move the vectors of an index built before the language partitions (one collection per chunk
+        collection) into them, then drop the old collection. Returns how many vectors moved."""
+        moved = 0
+        try:
+            names = {getattr(c, "name", c) for c in self._client.list_collections()}
+        except Exception as exc:
+            raise StoreError(f"Cannot list Chroma collections: {exc}") from exc
+        for collection in collections:
+            old_name = f"{self._prefix}-{collection}-{self._embedder_name}"[:512]
+            if old_name not in names:
+                continue
+            old = self._client.get_collection(old_name, embedding_function=ChromaEmbedding(self._embedder))
+            offset = 0
+            while True:
+                got = old.get(include=["embeddings", "metadatas"], limit=MAX_BATCH, offset=offset)
+                by_language: dict[str, list[int]] = {}
+                for i, meta in enumerate(got["metadatas"] or []):
+                    by_language.setdefault(str((meta or {}).get("language", "en")), []).append(i)
+                for language, idx in by_language.items():
+                    self._collection(collection, language).upsert(
+                        ids=[got["ids"][i] for i in idx],
+                        embeddings=[got["embeddings"][i] for i in idx],  # type: ignore[index]
+                        metadatas=[got["metadatas"][i] for i in idx],  # type: ignore[index]
+                    )
+                moved += len(got["ids"])
+                if len(got["ids"]) < MAX_BATCH:
+                    break
+                offset += MAX_BATCH
+            self._client.delete_collection(old_name)
+            log.info("moved %d vectors of %s into per-language collections", moved, old_name)
+        return moved

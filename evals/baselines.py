@@ -19,7 +19,7 @@ from chromadb.config import Settings as ChromaSettings
 
 from assistant.models import DENSE_COLLECTIONS, Chunk
 from assistant.pipeline import Index
-from assistant.store import ChromaEmbedding, connect
+from assistant.store import ChromaEmbedding
 from evals.ragas_scores import as_langchain_embeddings
 from ingestion.chunk import embedding_text
 
@@ -35,27 +35,18 @@ class DenseBaseline:
     def __init__(self, index: Index) -> None:
         from langchain_chroma import Chroma
 
-        client = connect(index.settings)
         known: dict[str, list[float]] = {}
         texts: list[str] = []
         ids: list[str] = []
         for coll in DENSE_COLLECTIONS:
-            source = client.get_collection(
-                index.store.collection_name(coll), embedding_function=ChromaEmbedding(index.embedder)
-            )
-            offset = 0
-            while True:
-                got = source.get(include=["embeddings"], limit=BATCH, offset=offset)
-                chunks = index.catalog.chunks_by_id(got["ids"])
-                for cid, vector in zip(got["ids"], got["embeddings"], strict=True):
+            for batch_ids, vectors in index.store.vectors(coll):
+                chunks = index.catalog.chunks_by_id(batch_ids)
+                for cid, vector in zip(batch_ids, vectors, strict=True):
                     if cid in chunks:  # orphan vectors of an interrupted ingestion are skipped
                         text = embedding_text(chunks[cid])
                         known[text] = [float(x) for x in vector]
                         texts.append(text)
                         ids.append(cid)
-                if len(got["ids"]) < BATCH:
-                    break
-                offset += BATCH
         self._index = index
         self._client = chromadb.EphemeralClient(settings=ChromaSettings(anonymized_telemetry=False))
         self._name = f"eval-dense-{uuid.uuid4().hex[:8]}"

@@ -29,7 +29,7 @@ from assistant.embed import Embedder, embed_all
 from assistant.extractive import candidate_sentences
 from assistant.errors import EumexError, ParseError
 from assistant.manifest import Document, Manifest
-from assistant.models import DENSE_COLLECTIONS, PROJECTS, TOPICS, Chunk, Page, Record
+from assistant.models import DENSE_COLLECTIONS, PROJECTS, SECOND_DENSE_COLLECTIONS, TOPICS, Chunk, Page, Record
 from assistant.partner_index import PartnerData, write_partner_tables
 from assistant.store import VectorStore
 from ingestion import parse_cordis
@@ -38,7 +38,7 @@ from ingestion.parse_pdf import read_pdf
 
 log = logging.getLogger(__name__)
 
-PARSER_VERSION = "pdf-5/cordis-5"  # pdf-5: answer sentences embedded at ingestion
+PARSER_VERSION = "pdf-6/cordis-5"  # pdf-6: answer sentences of forms split at their lines
 CORDIS_PARSERS = {
     "cordis-projects",
     "cordis-participations",
@@ -66,6 +66,7 @@ class IngestReport:
     records: int = 0
     embedded: int = 0
     embedded_sentences: int = 0  # answer sentences embedded for the extractive answerer
+    embedded_second: int = 0  # passages embedded for the second dense index (e5)
     reused_vectors: int = 0
     deleted_vectors: int = 0
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
@@ -86,8 +87,9 @@ class _Timer:
         self.report.seconds[self.stage] += time.perf_counter() - self.t0
 
 
-def _settings_key(settings: Settings, embedder: Embedder) -> str:
-    return f"{PARSER_VERSION}|{settings.chunk_chars}/{settings.chunk_overlap}|{embedder.name}"
+def _settings_key(settings: Settings, embedder: Embedder, second: VectorStore | None = None) -> str:
+    key = f"{PARSER_VERSION}|{settings.chunk_chars}/{settings.chunk_overlap}|{embedder.name}"
+    return key + (f"+{second.embedder.name}" if second is not None else "")
 
 
 def _fingerprint(hashes: list[str], key: str) -> str:
@@ -105,6 +107,17 @@ def _parse_one(args: tuple[str, str]) -> tuple[str, list[Page] | str]:
         return document, f"unexpected error while reading: {type(exc).__name__}: {exc}"
 
 
+def _without_vectors(store: VectorStore, chunks: list[Chunk], collections: tuple[str, ...]) -> list[Chunk]:
+    """Chunks of these collections whose id has no vector in the store yet (new content, or left over
+    from an interrupted run)."""
+    have: set[str] = set()
+    for coll in collections:
+        ids = [c.id for c in chunks if c.collection == coll]
+        if ids:
+            have |= store.existing_ids(coll, ids)
+    return [c for c in chunks if c.collection in collections and c.id not in have]
+
+
 class Ingestor:
     """Runs one ingestion over the manifest's documents."""
 
@@ -117,15 +130,17 @@ class Ingestor:
         embedder: Embedder,
         progress: bool = True,
         echo: Callable[[str], None] = lambda _msg: None,
+        second: VectorStore | None = None,
     ) -> None:
         self.settings = settings
         self.manifest = manifest
         self.catalog = catalog
         self.store = store
         self.embedder = embedder
+        self.second = second  # the second dense index of the passages (e5), when configured
         self.progress = progress
         self.echo = echo
-        self.key = _settings_key(settings, embedder)
+        self.key = _settings_key(settings, embedder, second)
 
     # --- the job -------------------------------------------------------------------------------
     def run(self) -> IngestReport:
@@ -137,6 +152,10 @@ class Ingestor:
         wanted = [d for d in self.manifest.documents if d.ingestible]
         hashes: dict[str, str] = {}
         with _Timer(report, "check"):
+            # An index built before the per-language vector collections keeps its vectors (moved once).
+            self.store.migrate_unpartitioned(DENSE_COLLECTIONS)
+            if self.second is not None:
+                self.second.migrate_unpartitioned(SECOND_DENSE_COLLECTIONS)
             for doc in wanted:
                 path = corpus / doc.path
                 if not path.is_file():
@@ -294,7 +313,7 @@ class Ingestor:
         """Embed what has no vector yet, add it to Chroma, then swap the catalog rows atomically."""
         try:
             with _Timer(report, "embed"):
-                missing = self._without_vectors(chunks)
+                missing = _without_vectors(self.store, chunks, DENSE_COLLECTIONS)
                 report.reused_vectors += sum(c.collection in DENSE_COLLECTIONS for c in chunks) - len(missing)
                 if missing:
                     vectors = embed_all(
@@ -308,6 +327,9 @@ class Ingestor:
                 with _Timer(report, "store"):
                     self.store.add(missing, vectors)
                 report.embedded += len(missing)
+            if self.second is not None:
+                with _Timer(report, "second"):
+                    report.embedded_second += self._embed_second(chunks, label)
             with _Timer(report, "sentences"):
                 sentence_vectors, n_sentences = self._sentence_vectors(chunks, label)
                 report.embedded_sentences += n_sentences
@@ -322,39 +344,50 @@ class Ingestor:
         self.echo(f"indexed {label}: {len(chunks)} chunks, {len(missing)} embedded")
 
     def _sentence_vectors(self, chunks: list[Chunk], label: str) -> tuple[list[tuple[str, str, np.ndarray]], int]:
-        """Vectors of the sentences an extractive answer may quote, for passages that have none yet
-        (so that answering only embeds the question)."""
+        """Vectors of the sentences an extractive answer may quote (so that answering only embeds the
+        question); sentences already embedded for these passages are reused, the rest embedded now."""
         dense = [c for c in chunks if c.collection in DENSE_COLLECTIONS]
-        have = self.catalog.chunks_with_sentence_vectors([c.id for c in dense])
-        pairs = [(c.id, s) for c in dense if c.id not in have for s in candidate_sentences(c)]
+        pairs = [(c.id, s) for c in dense for s in candidate_sentences(c)]
         if not pairs:
             return [], 0
-        unique = list(dict.fromkeys(s for _, s in pairs))  # overlapping passages share sentences
-        vectors = embed_all(
-            self.embedder,
-            unique,
-            batch_size=self.settings.embed_batch_size,
-            progress=self.progress,
-            desc=f"sentences {label}"[:40],
-        )
-        by_text = dict(zip(unique, vectors, strict=True))
-        return [(cid, s, by_text[s]) for cid, s in pairs], len(unique)
+        known = self.catalog.sentence_vectors([c.id for c in dense])
+        todo = [s for s in dict.fromkeys(s for _, s in pairs) if s not in known]  # overlapping passages share sentences
+        if todo:
+            vectors = embed_all(
+                self.embedder,
+                todo,
+                batch_size=self.settings.embed_batch_size,
+                progress=self.progress,
+                desc=f"sentences {label}"[:40],
+            )
+            known.update(zip(todo, vectors, strict=True))
+        return [(cid, s, known[s]) for cid, s in pairs], len(todo)
 
-    def _without_vectors(self, chunks: list[Chunk]) -> list[Chunk]:
-        """Chunks whose id has no vector yet: new content, or left over from an interrupted run."""
-        have: set[str] = set()
-        for coll in DENSE_COLLECTIONS:
-            ids = [c.id for c in chunks if c.collection == coll]
-            if ids:
-                have |= self.store.existing_ids(coll, ids)
-        return [c for c in chunks if c.collection in DENSE_COLLECTIONS and c.id not in have]
+    def _embed_second(self, chunks: list[Chunk], label: str) -> int:
+        """Add the passages that have no vector in the second dense index yet; returns how many."""
+        assert self.second is not None
+        missing = _without_vectors(self.second, chunks, SECOND_DENSE_COLLECTIONS)
+        if missing:
+            vectors = embed_all(
+                self.second.embedder,
+                [embedding_text(c) for c in missing],
+                batch_size=min(32, self.settings.embed_batch_size),
+                progress=self.progress,
+                desc=f"e5 {label}"[:40],
+            )
+            self.second.add(missing, vectors)
+        return len(missing)
 
     def _collect_garbage(self, report: IngestReport) -> None:
         """Delete vectors that no catalog row refers to (replaced, removed, or from a crashed run)."""
         self.catalog.drop_orphan_sentence_vectors()
         live = self.catalog.chunk_ids()
-        for coll in DENSE_COLLECTIONS:
-            orphans = self.store.all_ids(coll) - live
-            if orphans:
-                self.store.delete(coll, orphans)
-                report.deleted_vectors += len(orphans)
+        stores = [(self.store, DENSE_COLLECTIONS)]
+        if self.second is not None:
+            stores.append((self.second, SECOND_DENSE_COLLECTIONS))
+        for store, collections in stores:
+            for coll in collections:
+                orphans = store.all_ids(coll) - live
+                if orphans:
+                    store.delete(coll, orphans)
+                    report.deleted_vectors += len(orphans)

@@ -15,8 +15,9 @@ import pytest
 from assistant.catalog import Catalog
 from assistant.config import Settings
 from assistant.embed import make_embedder
-from assistant.models import DENSE_COLLECTIONS, DOCUMENTS, PROJECTS, TOPICS
+from assistant.models import DENSE_COLLECTIONS, DOCUMENTS, LANGUAGES, PROJECTS, TOPICS
 from assistant.pipeline import build_index
+from assistant.store import ChromaEmbedding
 from ingestion.ingest import Ingestor
 from tests.support import EUMEX, chroma_server, cli_env, generated_document, local_copy, run_cli, write_manifest
 
@@ -130,9 +131,57 @@ def test_dense_search_is_cross_lingual(full_index) -> None:  # type: ignore[no-u
     settings = Settings(corpus_dir=Path(env["EUMEX_CORPUS_DIR"]), data_dir=Path(env["EUMEX_DATA_DIR"]))
     index = build_index(settings)
     vector = index.embedder.embed(["cooperación internacional con México en energía geotérmica"])[0]
-    hits = index.store.query(TOPICS, vector, k=5)
+    hits = index.store.query(TOPICS, "en", vector, k=5)
     found = index.catalog.chunks_by_id([h.id for h in hits])
     assert any("geothermal" in c.text and "Mexico" in c.text for c in found.values())
+
+
+def test_vectors_are_kept_per_passage_language(full_index) -> None:  # type: ignore[no-untyped-def]
+    """Both dense indexes (USE for passages and topics, e5 for passages) hold each chunk in the collection
+    of its language, and exactly the catalog's chunks."""
+    env, _ = full_index
+    settings = Settings(corpus_dir=Path(env["EUMEX_CORPUS_DIR"]), data_dir=Path(env["EUMEX_DATA_DIR"]))
+    index = build_index(settings)
+    assert index.second_store is not None and index.second_store.embedder.name != index.embedder.name
+    for store, collections in ((index.store, DENSE_COLLECTIONS), (index.second_store, (DOCUMENTS,))):
+        for coll in collections:
+            for language in LANGUAGES:
+                expected = {
+                    r[0]
+                    for r in index.catalog.db.execute(
+                        "SELECT id FROM chunks WHERE collection = ? AND language = ?", (coll, language)
+                    )
+                }
+                assert store.all_ids(coll, language) == expected, (store.embedder.name, coll, language)
+    assert index.second_store.all_ids(DOCUMENTS, "es")  # the Mexican law
+
+
+def test_an_index_from_before_the_language_collections_is_moved_not_rebuilt(tmp_path: Path, small_corpus) -> None:  # type: ignore[no-untyped-def]
+    corpus, docs = small_corpus
+    settings = _settings(tmp_path, corpus, docs)
+    assert _ingest(settings).ok
+    index = build_index(settings)
+    before = {coll: index.store.all_ids(coll) for coll in DENSE_COLLECTIONS}
+    # Rebuild the old layout: one collection per chunk collection, all languages together.
+    client = index.client
+    for coll in DENSE_COLLECTIONS:
+        old = client.get_or_create_collection(  # as the earlier versions created it
+            f"{settings.collection_prefix}-{coll}-{index.embedder.name}",
+            embedding_function=ChromaEmbedding(index.embedder),
+            metadata={"hnsw:space": "cosine", "embedder": index.embedder.name},
+        )
+        for language in LANGUAGES:
+            name = index.store.collection_name(coll, language)
+            got = client.get_collection(name).get(include=["embeddings", "metadatas"])
+            if got["ids"]:
+                old.add(ids=got["ids"], embeddings=got["embeddings"], metadatas=got["metadatas"])
+            client.delete_collection(name)
+    report = _ingest(settings)
+    assert report.ok and report.embedded == 0 and not report.failed  # nothing embedded again
+    index = build_index(settings)
+    assert {coll: index.store.all_ids(coll) for coll in DENSE_COLLECTIONS} == before
+    names = {getattr(c, "name", c) for c in index.client.list_collections()}
+    assert not any(name == f"{settings.collection_prefix}-{coll}-{index.embedder.name}" for coll in DENSE_COLLECTIONS for name in names)
 
 
 def test_unchanged_rerun_does_no_embedding_work(full_index) -> None:  # type: ignore[no-untyped-def]
@@ -268,7 +317,7 @@ def test_kill_during_ingestion_keeps_previous_index(tmp_path: Path, corpus_dir: 
     assert during["all"] >= before["all"]
     assert Catalog(settings.catalog_path).keyword_search("threshold individual criteria", k=3)
     index = build_index(settings)
-    hits = index.store.query(DOCUMENTS, index.embedder.embed(["evaluation thresholds"])[0], k=5)
+    hits = index.store.query(DOCUMENTS, "en", index.embedder.embed(["evaluation thresholds"])[0], k=5)
     assert set(index.catalog.chunks_by_id([h.id for h in hits])), "dense hits must resolve in the catalog"
 
     # The next run completes and reuses the vectors the interrupted run had already stored.
@@ -284,7 +333,7 @@ def test_changing_the_embedder_builds_a_separate_index(tmp_path: Path, small_cor
     settings = _settings(tmp_path, corpus, docs)
     assert _ingest(settings).ok
     name = make_embedder(settings).name
-    assert build_index(settings).store.collection_name(DOCUMENTS).endswith(name)
+    assert build_index(settings).store.collection_name(DOCUMENTS, "en").endswith(name)
 
 
 # --- Chroma server mode -----------------------------------------------------------------------------------
@@ -307,7 +356,7 @@ def test_same_code_path_against_chroma_server(tmp_path: Path, small_corpus, mani
             corpus_dir=corpus, data_dir=tmp_path / "data", manifest=manifest_path, chroma_host=host, chroma_port=port
         )
         index = build_index(settings)
-        hits = index.store.query(DOCUMENTS, index.embedder.embed(["El Consejo Nacional de Humanidades, Ciencias y Tecnologías es un organismo público descentralizado"])[0], k=5)
+        hits = index.store.query(DOCUMENTS, "es", index.embedder.embed(["El Consejo Nacional de Humanidades, Ciencias y Tecnologías es un organismo público descentralizado"])[0], k=5)
         pages = {(c.doc_id, c.page_start) for c in index.catalog.chunks_by_id([h.id for h in hits]).values()}
         assert ("mx-lgmhcti-2023", 31) in pages
         second = run_cli(["ingest", "--quiet"], env)
