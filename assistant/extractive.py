@@ -15,6 +15,7 @@ import numpy as np
 
 from assistant.embed import Embedder
 from assistant.guard import is_injection
+from assistant.language import detect_language
 from assistant.textutil import content_words, stem, translate_terms
 from assistant.models import DOCUMENTS, Chunk, Hit
 
@@ -139,6 +140,7 @@ class ExtractiveAnswerer:
         q_terms = _terms(question)
         # the question's terms in the other language (glossary): a Spanish question quoting an English rule
         translated = _terms(" ".join(translate_terms(question)))
+        language = detect_language(question)
         asked = self._places(question)
         candidates: list[tuple[int, Hit, str]] = []
         for rank, hit in enumerate(hits[:MAX_CANDIDATE_CHUNKS]):
@@ -153,10 +155,11 @@ class ExtractiveAnswerer:
         for (rank, hit, sentence), sim in zip(candidates, sims, strict=True):
             terms = _terms(sentence)
             overlap = len(q_terms & terms) / max(1, len(q_terms))
-            if translated:
-                overlap = max(overlap, len(translated & terms) / max(1, len(translated)))
+            if translated and hit.chunk.language != language:
+                # across languages, the question's glossary terms stand for it
+                overlap = max(overlap, len(translated & terms) / len(translated))
             heading_overlap = len(q_terms & _terms(hit.chunk.heading)) / max(1, len(q_terms))
-            brevity = 0.08 if len(sentence) < 60 else 0.0
+            brevity = 0.08 if len(sentence) < 45 else 0.0
             # a sentence about another country's arrangements (e.g. China's co-funding mechanism) does not
             # answer a question about Mexico
             elsewhere = 0.12 if asked and (places := self._places(sentence)) and not places & asked else 0.0

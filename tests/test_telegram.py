@@ -292,6 +292,9 @@ class ScriptedLLM:
     cited: Answer
     delay: float = 0.25
 
+    def condense(self, question: str, earlier: list[str], language: str) -> str | None:
+        return None  # no rewrite: the rule-based one applies (as when a real model's rewrite is unusable)
+
     def stream(self, question: str, standalone: str, language: str, hits: Any) -> Iterator[tuple[str, Any]]:
         import time
 
