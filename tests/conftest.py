@@ -98,11 +98,12 @@ def full_index(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path) -> tu
     from tests.support import cli_env, run_cli
 
     # EUMEX_TEST_DATA_DIR (development only) keeps the index between runs: ingestion is incremental,
-    # so a second session re-checks every unit (~3 s) instead of rebuilding (~80 s).
+    # so a second session re-checks every unit (~3 s) instead of rebuilding (~10 minutes on 2 cores,
+    # most of it the e5 embedding of the passages: docs/benchmarks.md).
     kept = os.environ.get("EUMEX_TEST_DATA_DIR")
     data = Path(kept) if kept else tmp_path_factory.mktemp("full-index")
     env = cli_env(corpus_dir, data)
-    result = run_cli(["ingest", "--quiet"], env)
+    result = run_cli(["ingest", "--quiet"], env, timeout=1700)
     assert result.returncode == 0, result.stderr + result.stdout
     return env, result.stdout
 
