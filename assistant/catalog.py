@@ -168,11 +168,11 @@ class Catalog:
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            version = self._schema_version()
-            if version == 1:
+            rebuild = self._schema_version() == 1 or self._has_v1_triggers()
+            if rebuild:
                 self._drop_v1_keyword_index()
             self.db.executescript(SCHEMA + PARTNER_SCHEMA)  # idempotent DDL; executescript manages its own transaction
-            if version == 1:
+            if rebuild:
                 self._fill_keyword_indexes()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
@@ -189,11 +189,18 @@ class Catalog:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         return int(row[0]) if row else None
 
+    def _has_v1_triggers(self) -> bool:
+        """Version 1's keyword triggers beside version 2's (a catalog opened by a development build between
+        the two): project records were deleted from an index that never held them, which damages it."""
+        found = "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'chunks_ai'"
+        return bool(self.db.execute(found).fetchone())
+
     def _drop_v1_keyword_index(self) -> None:
         """Version 1 kept one keyword index for every chunk; version 2 splits off the project records."""
         log.info("Upgrading the catalog %s: the keyword index is rebuilt in two parts (once, a few seconds)", self.path)
         self.db.executescript(
             "DROP TRIGGER IF EXISTS chunks_ai; DROP TRIGGER IF EXISTS chunks_ad; DROP TABLE IF EXISTS chunks_fts;"
+            " DROP TABLE IF EXISTS records_fts;"
         )
 
     def _fill_keyword_indexes(self) -> None:
@@ -225,6 +232,14 @@ class Catalog:
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
+        except sqlite3.DatabaseError as exc:
+            db.execute("ROLLBACK")
+            if "malformed" not in str(exc):
+                raise
+            raise StoreError(
+                f"The catalog {self.path} is damaged ({exc}); nothing was written. Move it away and run "
+                "`eumex ingest` to rebuild it (the vectors are kept and reused)"
+            ) from exc
         except BaseException:
             db.execute("ROLLBACK")
             raise
@@ -366,13 +381,15 @@ class Catalog:
         k: int = 20,
         collection: str | Sequence[str] | None = None,
         where: dict[str, str] | None = None,
+        where_not: dict[str, str] | None = None,
     ) -> list[tuple[Chunk, float]]:
-        """BM25 over heading and text (FTS5); higher score is better."""
+        """BM25 over heading and text (FTS5); higher score is better. ``where`` keeps the chunks whose
+        fields have the given values, ``where_not`` drops them."""
         query = fts_query(text)
         if not query:
             return []
         wanted = [collection] if isinstance(collection, str) else list(collection or ())
-        for key in where or {}:
+        for key in [*(where or {}), *(where_not or {})]:
             if key not in {"programme", "kind", "language", "period", "doc_id", "document"}:
                 raise StoreError(f"Unknown filter '{key}'")
         found: list[tuple[Chunk, float]] = []
@@ -387,6 +404,9 @@ class Catalog:
                 params += wanted
             for key, value in (where or {}).items():
                 sql += f" AND c.{key} = ?"
+                params.append(value)
+            for key, value in (where_not or {}).items():
+                sql += f" AND c.{key} != ?"
                 params.append(value)
             sql += " ORDER BY score LIMIT ?"
             params.append(k)

@@ -20,6 +20,9 @@ from assistant.textutil import content_words, stem, translate_terms
 from assistant.models import DOCUMENTS, Chunk, Hit
 
 SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-ZÁÉÍÓÚÑ¿¡“\"(•\d])|\s*•\s+|(?<=:)\s+(?=[A-ZÁÉÍÓÚÑ•])")
+# Where a passage breaks whatever the punctuation: before a footnote at the foot of a page (a line that
+# starts with its number: "86 Please note that ..."), and at a form's answer box ("... sub-contracted) Y/N").
+BREAK = re.compile(r"\n\d{1,3} (?=[A-Z(]|www|http)|\s+Y/N\b")
 LINE_START = re.compile(r"\n(?=[A-ZÁÉÍÓÚÑ¿¡“\"(•])")  # a line that starts like a sentence
 MIN_SENTENCE, MAX_SENTENCE = 25, 420
 MAX_CANDIDATE_CHUNKS = 5
@@ -55,7 +58,9 @@ def sentences(text: str, record: bool = False) -> list[str]:
     # cut at its lines when it would otherwise read as one overlong sentence.
     lined = re.sub(r"[^\S\n]+", " ", text).strip()
     out = []
-    parts = SENTENCE_END.split(lined)
+    # Footnotes are cut off their numbers and from each other ("84 AlantOS,www... 85 (COM(2012)497)
+    # 86 Please note that participants from developed countries are not eligible ..." is three notes).
+    parts = [part for piece in BREAK.split(lined) for part in SENTENCE_END.split(piece)]
     # A passage may start or end mid-sentence: those fragments are not quoted.
     if parts and parts[0].strip()[:1].islower():
         parts = parts[1:]
@@ -87,6 +92,8 @@ def candidate_sentences(chunk: Chunk) -> list[str]:
     for sentence in sentences(chunk.text, record=chunk.collection != DOCUMENTS):
         if sentence.endswith(":") or sum(ch.isalpha() for ch in sentence) < 0.5 * len(sentence):
             continue  # a heading or a table row, not a statement
+        if len(sentence.split()) < 3:
+            continue  # a web address or a name in a footnote
         if is_injection(sentence):
             continue  # instructions inside a document are data, never an answer
         out.append(sentence)

@@ -37,6 +37,15 @@ FILTER_KEYS = ("programme", "kind", "language", "period", "doc_id")
 
 PERIOD = re.compile(r"\b20(14|16|18)\s*[-–/]\s*(?:20)?(15|17|20)\b")
 LAW = re.compile(r"\b(ley|law|mexican science law|ley general|lgmhcti)\b", re.IGNORECASE)
+# Names of the EU programme's instruments: a question naming one (and not the law) asks about EU rules,
+# not about the Mexican law, however Mexican its other words are.
+EU_PROGRAMME = re.compile(
+    r"\b(h2020|horizon(?:te)?\s*(?:2020|europe|europa)|ria|csa|msca|marie\s+(?:sk[lł]odowska[- ])?curie|erc|"
+    r"research and innovation actions?|innovation actions?|acci[oó]n(?:es)? de (?:investigaci[oó]n e )?innovaci[oó]n|"
+    r"work programmes?|programas? de trabajo|(?:model )?grant agreements?|acuerdos? de subvenci[oó]n)\b",
+    re.IGNORECASE,
+)
+PRIOR = 1.5  # how much a document the question implies is preferred
 
 
 def implied_filters(query: str) -> dict[str, str]:
@@ -47,6 +56,15 @@ def implied_filters(query: str) -> dict[str, str]:
     if LAW.search(query):
         found["kind"] = "law"
     return found
+
+
+def implied_exclusions(query: str) -> dict[str, str]:
+    """What a question rules out: one about an EU programme that does not name the law is not about the
+    law (an English question about "a Mexican university in an H2020 action" otherwise gets the law's
+    articles on Mexican universities from every list)."""
+    if EU_PROGRAMME.search(query) and not LAW.search(query):
+        return {"kind": "law"}
+    return {}
 
 
 def identifiers(query: str) -> list[str]:
@@ -148,8 +166,10 @@ class Retriever:
             second_vector = self._threads.submit(self.embed_query, query, self.second.embedder)
         if vector is None:
             vector = self.embed_query(query)
-        where = {key: value for key, value in filters.items() if key != "language"}
-        chroma_where = (where if len(where) <= 1 else {"$and": [{k2: v} for k2, v in where.items()]}) or None
+        excluded = {key: value for key, value in implied_exclusions(query).items() if key not in filters}
+        where = [{key: value} for key, value in filters.items() if key != "language"]
+        where += [{key: {"$ne": value}} for key, value in excluded.items()]
+        chroma_where = (where[0] if len(where) == 1 else {"$and": where}) if where else None
         languages = LANGUAGES if "language" not in filters else (filters["language"],)
         ranked["dense"], dense_scores = self._dense(
             self.store, vector, collections, chroma_where, languages, question_language, self.same_language_bias
@@ -159,7 +179,7 @@ class Retriever:
         # Keyword search on the question plus its glossary translation (cross-lingual keywords).
         keyword_query = " ".join([query, *translate_terms(query)])
         keyword: list[str] = []
-        for chunk, _score in self.catalog.keyword_search(keyword_query, self.pool, collections, filters):
+        for chunk, _score in self.catalog.keyword_search(keyword_query, self.pool, collections, filters, excluded):
             chunks[chunk.id] = chunk
             keyword.append(chunk.id)
         ranked["keyword"] = keyword
@@ -171,7 +191,9 @@ class Retriever:
                 if not is_code and coll == DOCUMENTS:
                     continue  # plain acronyms name projects; in documents keyword search covers them
                 for chunk in self.catalog.find_exact(ident, self.pool, coll):
-                    if all(getattr(chunk, key) == value for key, value in filters.items()):
+                    if all(getattr(chunk, key) == value for key, value in filters.items()) and not any(
+                        getattr(chunk, key) == value for key, value in excluded.items()
+                    ):
                         chunks[chunk.id] = chunk
                         if chunk.id not in exact:
                             exact.append(chunk.id)
@@ -206,7 +228,7 @@ class Retriever:
         for key, value in implied_filters(query).items():
             for cid in fused:
                 if getattr(chunks[cid], key) == value:
-                    fused[cid] *= 1.5
+                    fused[cid] *= PRIOR
         best = sorted(fused, key=lambda i: -fused[i])[:k]
         return [Hit(chunks[i], fused[i], tuple(sources[i]), dense_scores.get(i)) for i in best]
 

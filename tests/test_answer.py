@@ -10,6 +10,8 @@ import pytest
 
 from assistant.citations import normalise
 from assistant.errors import QuestionError
+from assistant.extractive import candidate_sentences, sentences
+from assistant.models import Chunk
 from tests.support import run_cli
 
 
@@ -148,6 +150,43 @@ def test_mexican_funding_question_does_not_answer_with_another_countrys_rules(as
     assert not any("China" in c.quote for c in answer.citations)  # China's co-funding mechanism is not the answer
     assert any("not automatically eligible for funding" in c.quote for c in answer.citations)
     assert "General Annexes" in answer.answer  # the text that rules on it is missing, and the answer says so
+
+
+# The foot of WP 2016-2017 p. 110 and a form on the proposal template p. 27, as pypdf reads them.
+FOOTNOTES = (
+    "Nonetheless, this does not preclude the submission and selection of proposals requesting other\namounts.\n"
+    "84 AlantOS,www.atlantos-h2020.eu/\n85 (COM(2012)497)\n86 Please note that participants from developed "
+    "countries are not eligible for Horizon 2020 funding.\n"
+)
+FORM = (
+    "Does the participant plan to subcontract certain tasks (please note that core\ntasks of the project should "
+    "not be sub-contracted)\nY/N\nIf yes, please describe and justify the tasks to be subcontracted\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (FOOTNOTES, "Please note that participants from developed countries are not eligible for Horizon 2020 funding."),
+        (FORM, "Does the participant plan to subcontract certain tasks (please note that core tasks of the project "
+               "should not be sub-contracted)"),
+    ],
+)
+def test_footnotes_and_form_boxes_are_not_glued_to_a_sentence(text: str, expected: str) -> None:
+    assert expected in sentences(text)
+    chunk = Chunk(id="c", doc_id="d", collection="documents", document="d.pdf", page_start=1, page_end=1, text=text)
+    quotable = candidate_sentences(chunk)
+    assert expected in quotable
+    assert not any("www." in q or q.endswith("Y/N") for q in quotable), quotable
+
+
+def test_spanish_funding_question_quotes_the_footnote_alone(assistant) -> None:  # type: ignore[no-untyped-def]
+    """The footnote sits under two others at the foot of its page; before, its quote began "84 AlantOS,www..."."""
+    answer = assistant.ask("¿Pueden las entidades mexicanas recibir financiación de H2020?")
+    assert answer.language == "es" and not answer.abstained
+    quotes = [c.quote for c in answer.citations]
+    assert any(q.startswith("Please note that participants from developed countries") for q in quotes), quotes
+    assert not any("AlantOS" in q or "www." in q for q in quotes)
 
 
 def test_a_place_name_alone_is_not_the_domain(assistant) -> None:  # type: ignore[no-untyped-def]

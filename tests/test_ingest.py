@@ -184,6 +184,66 @@ def test_an_index_from_before_the_language_collections_is_moved_not_rebuilt(tmp_
     assert not any(name == f"{settings.collection_prefix}-{coll}-{index.embedder.name}" for coll in DENSE_COLLECTIONS for name in names)
 
 
+V1_KEYWORD_TABLE = """
+CREATE VIRTUAL TABLE chunks_fts USING fts5(
+    heading, text, content='chunks', content_rowid='rowid', tokenize="unicode61 remove_diacritics 2"
+);
+INSERT INTO chunks_fts(rowid, heading, text) SELECT rowid, heading, text FROM chunks;
+"""
+V1_KEYWORD_TRIGGERS = """
+CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, heading, text) VALUES (new.rowid, new.heading, new.text);
+END;
+CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, heading, text) VALUES ('delete', old.rowid, old.heading, old.text);
+END;
+"""
+
+
+@pytest.mark.parametrize("state", ["version-1", "version-2-with-version-1-triggers"])
+def test_an_old_keyword_index_is_rebuilt_on_open(tmp_path: Path, small_corpus, make_pdf, state: str) -> None:  # type: ignore[no-untyped-def]
+    """A version-1 catalog (one keyword index for all chunks), or one a development build left with both
+    versions' triggers (every new chunk indexed twice: the next delete fails with "database disk image is
+    malformed"), is repaired when opened; ingestion then replaces documents as usual."""
+    import sqlite3
+
+    corpus, docs = small_corpus
+    settings = _settings(tmp_path, corpus, docs)
+    assert _ingest(settings).ok
+    Catalog(settings.catalog_path).close()
+    db = sqlite3.connect(settings.catalog_path, isolation_level=None)
+    if state == "version-1":
+        db.executescript(
+            "DROP TRIGGER chunks_fts_ai; DROP TRIGGER chunks_fts_ad; DROP TRIGGER records_fts_ai;"
+            " DROP TRIGGER records_fts_ad; DROP TABLE chunks_fts; DROP TABLE records_fts;"
+            + V1_KEYWORD_TABLE + V1_KEYWORD_TRIGGERS + "UPDATE meta SET value = '1' WHERE key = 'schema_version';"
+        )
+    else:
+        # Both versions' triggers, and a keyword index they damaged (deleting a project record from
+        # chunks_fts, where version 2 never put it, broke the real one; a broken block stands in for it).
+        db.executescript(V1_KEYWORD_TRIGGERS)
+        db.execute("UPDATE chunks_fts_data SET block = x'00ff' WHERE id = (SELECT max(id) FROM chunks_fts_data)")
+        with pytest.raises(sqlite3.DatabaseError, match="malformed"):
+            db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('integrity-check')")
+    db.close()
+
+    catalog = Catalog(settings.catalog_path)
+    assert catalog.integrity() == "ok"
+    names = {r[0] for r in catalog.db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert names == {"chunks_fts_ai", "chunks_fts_ad", "records_fts_ai", "records_fts_ad"}
+    assert catalog.keyword_search("threshold individual criteria", k=3)
+    catalog.close()
+
+    # the document written through the damaged index is replaced without an error
+    target = corpus / "extra" / "guide.pdf"
+    target.parent.mkdir()
+    target.write_bytes(make_pdf(["EUMEX test guidance. Mexican entities may participate in projects."]).read_bytes())
+    settings = _settings(tmp_path, corpus, [*docs, generated_document("extra-guide", "extra/guide.pdf", corpus)])
+    report = _ingest(settings)
+    assert report.ok and report.ingested == ["extra/guide.pdf"]
+    assert Catalog(settings.catalog_path).integrity() == "ok"
+
+
 def test_unchanged_rerun_does_no_embedding_work(full_index) -> None:  # type: ignore[no-untyped-def]
     env, _ = full_index
     result = run_cli(["ingest", "--quiet"], env)
