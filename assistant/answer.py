@@ -30,6 +30,7 @@ from assistant.guard import (
     in_domain,
     is_injection,
     missing_documents,
+    later_period,
     named_missing_documents,
 )
 from assistant.language import resolve_language
@@ -114,7 +115,11 @@ class Assistant:
             timings["condense"] = (time.perf_counter() - t1) * 1000
         if is_injection(question):
             answer = self._refusal(question, standalone, language, injection=True)
-        elif named_missing_documents(standalone, self.manifest) or absent_programme(standalone, self.manifest):
+        elif (
+            named_missing_documents(standalone, self.manifest)
+            or absent_programme(standalone, self.manifest)
+            or later_period(standalone)
+        ):
             # The question is about a text we do not have: say so rather than answer from neighbours.
             answer = self._refusal(question, standalone, language)
         elif self.partners is not None and is_partner_question(standalone, self.partners.index):
@@ -289,6 +294,8 @@ class Assistant:
             docs = [d for d in self.manifest.missing if d.programme == programme]
             label = PROGRAMME_LABELS[programme][1 if lang == "es" else 0]
             lines.append(t(lang, "absent_programme", programme=label, url=docs[0].url if docs else ""))
+        elif (year := later_period(standalone)) and not injection:
+            lines.append(t(lang, "later_period", year=year))
         lines.append(t(lang, "covers", covers=coverage(self.manifest, lang)))
         return Answer(" ".join(lines), lang, True, (), contexts=tuple(hits or ()), mode="refusal")
 

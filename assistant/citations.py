@@ -1,7 +1,7 @@
 """Citations: build them from chunks and check every quote against the source text.
 
 A quote is verified when, after collapsing whitespace, it is a substring of the cited page's
-text (PDFs: the stored text of pages page_start..page_end) or of the dataset record it cites.
+text (PDFs: the stored text of one of the pages page_start..page_end) or of the dataset record it cites.
 Nothing is ever shown to a user with an unverified quote.
 """
 
@@ -23,32 +23,26 @@ def normalise(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).translate(QUOTE_CHARS).split())
 
 
-def source_text(catalog: Catalog, chunk: Chunk) -> str:
-    """The text a quote from this chunk must be found in."""
-    if chunk.collection == DOCUMENTS and chunk.page_start is not None:
-        end = chunk.page_end or chunk.page_start
-        pages = [catalog.page_text(chunk.doc_id, p) for p in range(chunk.page_start, end + 1)]
-        if all(p is not None for p in pages):
-            return "\n".join(pages)  # type: ignore[arg-type]
-    return chunk.text
-
-
-def quote_is_verified(catalog: Catalog, chunk: Chunk, quote: str) -> bool:
-    """True when the quote occurs verbatim (normalised whitespace) in the chunk's source page(s)."""
+def quote_page(catalog: Catalog, chunk: Chunk, quote: str) -> int | None:
+    """The page of a PDF chunk that holds the whole quote, or None (a chunk may span two pages; a quote
+    running over the page break is on neither, and cannot be cited with one page number)."""
     q = normalise(quote).strip(' ."')
-    return len(q) >= 8 and q in normalise(source_text(catalog, chunk))
-
-
-def cited_page(catalog: Catalog, chunk: Chunk, quote: str) -> int | None:
-    """The page the quote is on (a chunk may span two pages)."""
-    if chunk.page_start is None:
-        return None
-    q = normalise(quote).strip(' ."')
-    for page in range(chunk.page_start, (chunk.page_end or chunk.page_start) + 1):
+    for page in range(chunk.page_start or 0, (chunk.page_end or chunk.page_start or 0) + 1):
         text = catalog.page_text(chunk.doc_id, page)
         if text is not None and q in normalise(text):
             return page
-    return chunk.page_start
+    return None
+
+
+def quote_is_verified(catalog: Catalog, chunk: Chunk, quote: str) -> bool:
+    """True when the quote occurs verbatim (normalised whitespace) on one page of the chunk's source
+    (PDFs), or in the dataset record it cites."""
+    q = normalise(quote).strip(' ."')
+    if len(q) < 8:
+        return False
+    if chunk.collection == DOCUMENTS and chunk.page_start is not None:
+        return quote_page(catalog, chunk, quote) is not None
+    return q in normalise(chunk.text)
 
 
 def make_citation(n: int, chunk: Chunk, quote: str, manifest: Manifest, catalog: Catalog) -> Citation:
@@ -61,7 +55,7 @@ def make_citation(n: int, chunk: Chunk, quote: str, manifest: Manifest, catalog:
         n=n,
         document=chunk.document,
         title=doc.title if doc else chunk.title,
-        page=cited_page(catalog, chunk, quote),
+        page=quote_page(catalog, chunk, quote) if chunk.page_start is not None else None,
         locator=chunk.locator,
         quote=" ".join(quote.split()),
         url=url,

@@ -92,6 +92,25 @@ def absent_programme(question: str, manifest: Manifest) -> str | None:
     return None
 
 
+LATER_YEAR = re.compile(r"\b20(?:2[1-9]|[3-9]\d)\b")
+CALL_WORDS = re.compile(
+    r"\b(calls?|deadlines?|budgets?|fellowships?|grants? round|convocatorias?|fecha l[ií]mite|plazos?|"
+    r"presupuestos?|becas?|cierre)\b",
+    re.IGNORECASE,
+)
+LATER_EXCEPTIONS = re.compile(r"\b(ley|law|lgmhcti|projects?|proyectos?)\b", re.IGNORECASE)
+
+
+def later_period(question: str) -> int | None:
+    """The year of a call, deadline or budget the question asks about when it is later than any in the
+    sources (the H2020 texts end with the 2018-2020 work programme): "MSCA 2025 deadline". Questions
+    about the 2023 law or about projects (CORDIS lists H2020 projects running after 2020) are not."""
+    year = LATER_YEAR.search(question)
+    if year and CALL_WORDS.search(question) and not LATER_EXCEPTIONS.search(question):
+        return int(year.group(0))
+    return None
+
+
 DOMAIN = re.compile(
     r"\b(h2020|horizon|horizonte|eu|ue|european|europe[oa]?|cordis|conacyt|conahcyt|secihti|grant|call|"
     r"convocatoria|proposal|propuesta|project|proyecto|wp|programme|programa|topic|tema|ley|law|art[ií]culo|"

@@ -20,6 +20,8 @@ TEXT: dict[str, dict[str, str]] = {
         "Its successor is Horizon Europe (2021-2027), whose texts are not in my sources yet.",
         "absent_programme": "My sources do not include any {programme} text yet, so I can't answer this "
         "reliably. The official texts start at {url}.",
+        "later_period": "My sources end with the Horizon 2020 work programme 2018-2020: they hold no call, "
+        "deadline or budget for {year}.",
         "injection": "I answer questions from my sources only, and I don't follow instructions written "
         "inside questions or documents.",
         "empty": "Please type a question.",
@@ -56,6 +58,8 @@ TEXT: dict[str, dict[str, str]] = {
         "Su sucesor es Horizonte Europa (2021-2027), cuyos textos aún no están en mis fuentes.",
         "absent_programme": "Mis fuentes aún no incluyen ningún texto de {programme}, así que no puedo "
         "responder esto con fiabilidad. Los textos oficiales empiezan en {url}.",
+        "later_period": "Mis fuentes terminan con el programa de trabajo 2018-2020 de Horizonte 2020: no "
+        "contienen ninguna convocatoria, fecha límite ni presupuesto de {year}.",
         "injection": "Solo respondo preguntas con base en mis fuentes y no sigo instrucciones escritas dentro "
         "de las preguntas o de los documentos.",
         "empty": "Escribe una pregunta, por favor.",

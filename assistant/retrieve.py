@@ -31,7 +31,6 @@ ARTICLE = re.compile(r"\b(?:art[íi]culo|article|art\.)\s*(\d{1,3})\b", re.IGNOR
 # Project acronyms: at least two capitals anywhere (BELLA-S1, GEMex, ZikaPLAN, ENERXICO).
 ACRONYM = re.compile(r"\b(?=[A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*[A-Z])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*\b")
 COMMON_UPPER = {"EU", "UE", "H2020", "RIA", "IA", "CSA", "MSCA", "ERC", "SME", "PDF", "NCP", "EUR", "THE", "AND"}
-SECOND_LANGUAGES = ("es",)  # questions that get the second dense leg (docs/answering.md: measured per language)
 FILTER_KEYS = ("programme", "kind", "language", "period", "doc_id")
 
 
@@ -158,11 +157,11 @@ class Retriever:
         chunks: dict[str, Chunk] = {}
 
         question_language = detect_language(query)
-        # The e5 leg (Spanish questions only: measured, it finds English passages for them, but not better
-        # passages for English questions) embeds the question in a thread while the other legs run.
+        # The e5 leg embeds the question in a thread while the other legs run (docs/answering.md: it ranks
+        # better for both languages, most for questions asked about a document in the other language).
         second_collections = [c for c in collections if c in SECOND_DENSE_COLLECTIONS]
         second_vector = None
-        if self.second is not None and second_collections and question_language in SECOND_LANGUAGES:
+        if self.second is not None and second_collections:
             second_vector = self._threads.submit(self.embed_query, query, self.second.embedder)
         if vector is None:
             vector = self.embed_query(query)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.citations import normalise
+from assistant.citations import normalise, quote_is_verified
 from assistant.errors import QuestionError
 from assistant.extractive import candidate_sentences, sentences
 from assistant.models import Chunk
@@ -187,6 +187,20 @@ def test_spanish_funding_question_quotes_the_footnote_alone(assistant) -> None: 
     quotes = [c.quote for c in answer.citations]
     assert any(q.startswith("Please note that participants from developed countries") for q in quotes), quotes
     assert not any("AlantOS" in q or "www." in q for q in quotes)
+
+
+def test_a_quote_over_a_page_break_is_not_verified(assistant) -> None:  # type: ignore[no-untyped-def]
+    """A passage may run over two pages; a quote must sit on one of them, since a citation names one page."""
+    catalog = assistant.index.catalog
+    row = catalog.db.execute(
+        "SELECT id FROM chunks WHERE collection = 'documents' AND page_end = page_start + 1 LIMIT 1"
+    ).fetchone()
+    chunk = catalog.chunks_by_id([row[0]])[row[0]]
+    first = normalise(catalog.page_text(chunk.doc_id, chunk.page_start)).split()
+    second = normalise(catalog.page_text(chunk.doc_id, chunk.page_end)).split()
+    assert quote_is_verified(catalog, chunk, " ".join(first[-12:]))
+    assert quote_is_verified(catalog, chunk, " ".join(second[:12]))
+    assert not quote_is_verified(catalog, chunk, " ".join(first[-6:] + second[:6]))
 
 
 def test_a_place_name_alone_is_not_the_domain(assistant) -> None:  # type: ignore[no-untyped-def]
