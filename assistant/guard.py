@@ -41,6 +41,12 @@ def _mentions(folded_question: str, phrase: str) -> bool:
     return f" {p} " in re.sub(r"[^\w/-]+", " ", q) or (len(p) > 12 and p in q)
 
 
+def named_documents(question: str, manifest: Manifest) -> set[str]:
+    """Ids of the present documents the question names ("the evaluation form", "anexo 1")."""
+    q = fold(question)
+    return {doc.id for doc in manifest.present if any(_mentions(q, n) for n in doc.names)}
+
+
 def named_missing_documents(question: str, manifest: Manifest) -> list[Document]:
     """Missing documents the question names explicitly ("according to the AMGA ...")."""
     q = fold(question)

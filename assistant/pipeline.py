@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
 from assistant.catalog import Catalog
 from assistant.config import Settings
 from assistant.embed import Embedder, make_embedder, make_second_embedder
+from assistant.guard import named_documents
 from assistant.manifest import Manifest, load_manifest
 from assistant.retrieve import Retriever
 from assistant.store import VectorStore, connect
@@ -71,7 +72,13 @@ def build_index(settings: Settings) -> Index:
 
 def build_retriever(index: Index) -> Retriever:
     """The hybrid retriever over an opened index."""
-    return Retriever(index.catalog, index.store, index.embedder, second=index.second_store)
+    return Retriever(
+        index.catalog,
+        index.store,
+        index.embedder,
+        second=index.second_store,
+        named=partial(named_documents, manifest=index.manifest),
+    )
 
 
 def build_partner_search(index: Index, retriever: Retriever | None = None) -> PartnerSearch | None:

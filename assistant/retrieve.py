@@ -12,7 +12,7 @@ import re
 import threading
 from collections import OrderedDict, defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,6 +86,7 @@ class Retriever:
     store: VectorStore
     embedder: Embedder
     second: VectorStore | None = None  # the second dense index of the passages (e5), when configured
+    named: Callable[[str], set[str]] | None = None  # question -> ids of the documents it names (manifest)
     pool: int = 30  # candidates taken from each list before fusion
     same_language_bias: float = 0.05  # calibrated on the development set (docs/answering.md)
     second_language_bias: float = 0.08  # the same for e5 (which prefers its own language more)
@@ -227,6 +228,11 @@ class Retriever:
         for key, value in implied_filters(query).items():
             for cid in fused:
                 if getattr(chunks[cid], key) == value:
+                    fused[cid] *= PRIOR
+        # A question that names a document ("the evaluation form", "anexo 1", "e-infrastructure") prefers it.
+        for doc_id in self.named(query) if self.named else ():
+            for cid in fused:
+                if chunks[cid].doc_id == doc_id:
                     fused[cid] *= PRIOR
         best = sorted(fused, key=lambda i: -fused[i])[:k]
         return [Hit(chunks[i], fused[i], tuple(sources[i]), dense_scores.get(i)) for i in best]

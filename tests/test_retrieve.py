@@ -103,6 +103,23 @@ def test_a_question_about_the_eu_programme_rules_out_the_mexican_law(query: str,
     assert implied_exclusions(query) == excluded
 
 
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What is the threshold for individual evaluation criteria in an H2020 e-infrastructure RIA?",
+         {"h2020-evaluation-form-ria", "h2020-proposal-template-ria-einfra"}),
+        ("¿Qué pide el formulario de evaluación sobre el impacto?", {"h2020-evaluation-form-ria"}),
+        ("Preparando el anexo 1 del acuerdo de subvención, ¿qué tablas copio?", {"h2020-gap-annex1-instructions"}),
+        ("What are common errors in H2020 cost claims?", {"h2020-avoid-cost-claim-errors"}),
+        ("Can Mexican entities receive EU funding in H2020?", set()),
+    ],
+)
+def test_a_question_that_names_a_document_prefers_it(manifest, question: str, expected: set[str]) -> None:  # type: ignore[no-untyped-def]
+    from assistant.guard import named_documents
+
+    assert named_documents(question, manifest) == expected
+
+
 def test_a_mexican_question_about_h2020_is_not_answered_from_the_mexican_law(retriever) -> None:  # type: ignore[no-untyped-def]
     """Before: every one of the top 10 was an article of the law on Mexican universities."""
     hits = retriever.search("Can a Mexican university take part in an H2020 research and innovation action?", k=10)
