@@ -23,6 +23,7 @@ SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-ZÁÉÍÓÚÑ¿¡“\"(•\d])|\
 # Where a passage breaks whatever the punctuation: before a footnote at the foot of a page (a line that
 # starts with its number: "86 Please note that ..."), and at a form's answer box ("... sub-contracted) Y/N").
 BREAK = re.compile(r"\n\d{1,3} (?=[A-Z(]|www|http)|\s+Y/N\b")
+WEB_ADDRESS = re.compile(r"\(?(?:https?://|www\.)", re.IGNORECASE)
 LINE_START = re.compile(r"\n(?=[A-ZÁÉÍÓÚÑ¿¡“\"(•])")  # a line that starts like a sentence
 MIN_SENTENCE, MAX_SENTENCE = 25, 420
 MAX_CANDIDATE_CHUNKS = 5
@@ -92,7 +93,7 @@ def candidate_sentences(chunk: Chunk) -> list[str]:
     for sentence in sentences(chunk.text, record=chunk.collection != DOCUMENTS):
         if sentence.endswith(":") or sum(ch.isalpha() for ch in sentence) < 0.5 * len(sentence):
             continue  # a heading or a table row, not a statement
-        if len(sentence.split()) < 3:
+        if len([w for w in sentence.split() if not WEB_ADDRESS.match(w)]) < 3:
             continue  # a web address or a name in a footnote
         if is_injection(sentence):
             continue  # instructions inside a document are data, never an answer

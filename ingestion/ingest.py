@@ -38,7 +38,7 @@ from ingestion.parse_pdf import read_pdf
 
 log = logging.getLogger(__name__)
 
-PARSER_VERSION = "pdf-7/cordis-5"  # pdf-7: footnotes and form answer boxes split off the answer sentences
+PARSER_VERSION = "pdf-8/cordis-5"  # pdf-8: footnotes, form answer boxes and web addresses split off the answer sentences
 CORDIS_PARSERS = {
     "cordis-projects",
     "cordis-participations",

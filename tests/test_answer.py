@@ -152,6 +152,19 @@ def test_mexican_funding_question_does_not_answer_with_another_countrys_rules(as
     assert "General Annexes" in answer.answer  # the text that rules on it is missing, and the answer says so
 
 
+def test_a_footnote_that_is_only_a_web_address_is_not_quotable() -> None:
+    """A passage of WP 2018-2020 p. 57 starts with one; it was quoted as an answer."""
+    text = (
+        "75 http://ec.europa.eu/research/participants/data/ref/h2020/wp/2016_2017/main/h2020-wp1617- focus_en.pdf.\n"
+        "Projects should also explore pathways for involvement of secondary and higher education.\n"
+    )
+    chunk = Chunk(id="c", doc_id="d", collection="documents", document="d.pdf", page_start=1, page_end=1, text=text)
+    assert any("http" in s for s in sentences(text))
+    assert candidate_sentences(chunk) == [
+        "Projects should also explore pathways for involvement of secondary and higher education."
+    ]
+
+
 # The foot of WP 2016-2017 p. 110 and a form on the proposal template p. 27, as pypdf reads them.
 FOOTNOTES = (
     "Nonetheless, this does not preclude the submission and selection of proposals requesting other\namounts.\n"
