@@ -384,7 +384,7 @@ class Catalog:
         where_not: dict[str, str] | None = None,
     ) -> list[tuple[Chunk, float]]:
         """BM25 over heading and text (FTS5); higher score is better. ``where`` keeps the chunks whose
-        fields have the given values, ``where_not`` drops them."""
+        fields have the given values, ``where_not`` drops those that have all of its values."""
         query = fts_query(text)
         if not query:
             return []
@@ -405,9 +405,9 @@ class Catalog:
             for key, value in (where or {}).items():
                 sql += f" AND c.{key} = ?"
                 params.append(value)
-            for key, value in (where_not or {}).items():
-                sql += f" AND c.{key} != ?"
-                params.append(value)
+            if where_not:
+                sql += " AND NOT (" + " AND ".join(f"c.{key} = ?" for key in where_not) + ")"
+                params += list(where_not.values())
             sql += " ORDER BY score LIMIT ?"
             params.append(k)
             try:

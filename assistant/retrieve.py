@@ -57,12 +57,15 @@ def implied_filters(query: str) -> dict[str, str]:
     return found
 
 
+MEXICAN_LAW = {"programme": "mexico", "kind": "law"}
+
+
 def implied_exclusions(query: str) -> dict[str, str]:
-    """What a question rules out: one about an EU programme that does not name the law is not about the
-    law (an English question about "a Mexican university in an H2020 action" otherwise gets the law's
-    articles on Mexican universities from every list)."""
+    """The passages a question rules out (those with all of these values): one about an EU programme that
+    does not name a law is not about the Mexican law (an English question about "a Mexican university in
+    an H2020 action" otherwise gets the law's articles on Mexican universities from every list)."""
     if EU_PROGRAMME.search(query) and not LAW.search(query):
-        return {"kind": "law"}
+        return dict(MEXICAN_LAW)
     return {}
 
 
@@ -166,9 +169,13 @@ class Retriever:
             second_vector = self._threads.submit(self.embed_query, query, self.second.embedder)
         if vector is None:
             vector = self.embed_query(query)
-        excluded = {key: value for key, value in implied_exclusions(query).items() if key not in filters}
-        where = [{key: value} for key, value in filters.items() if key != "language"]
-        where += [{key: {"$ne": value}} for key, value in excluded.items()]
+        excluded = implied_exclusions(query)
+        if any(key in filters for key in excluded):
+            excluded = {}  # the user's own filter on these fields wins
+        where: list[dict] = [{key: value} for key, value in filters.items() if key != "language"]  # type: ignore[type-arg]
+        if excluded:  # not (all of these): any one of them differs
+            unlike = [{key: {"$ne": value}} for key, value in excluded.items()]
+            where.append(unlike[0] if len(unlike) == 1 else {"$or": unlike})
         chroma_where = (where[0] if len(where) == 1 else {"$and": where}) if where else None
         languages = LANGUAGES if "language" not in filters else (filters["language"],)
         ranked["dense"], dense_scores = self._dense(
@@ -191,8 +198,8 @@ class Retriever:
                 if not is_code and coll == DOCUMENTS:
                     continue  # plain acronyms name projects; in documents keyword search covers them
                 for chunk in self.catalog.find_exact(ident, self.pool, coll):
-                    if all(getattr(chunk, key) == value for key, value in filters.items()) and not any(
-                        getattr(chunk, key) == value for key, value in excluded.items()
+                    if all(getattr(chunk, key) == value for key, value in filters.items()) and not (
+                        excluded and all(getattr(chunk, key) == value for key, value in excluded.items())
                     ):
                         chunks[chunk.id] = chunk
                         if chunk.id not in exact:

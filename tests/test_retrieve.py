@@ -12,7 +12,7 @@ from assistant.config import Settings
 from assistant.language import detect_language
 from assistant.models import DOCUMENTS, PROJECTS, TOPICS
 from assistant.pipeline import build_index, build_retriever
-from assistant.retrieve import identifiers, implied_exclusions
+from assistant.retrieve import MEXICAN_LAW, identifiers, implied_exclusions
 from tests.support import run_cli
 
 
@@ -93,8 +93,8 @@ def test_spanish_question_finds_english_topic(retriever) -> None:  # type: ignor
 @pytest.mark.parametrize(
     ("query", "excluded"),
     [
-        ("Can a Mexican university take part in an H2020 research and innovation action?", {"kind": "law"}),
-        ("¿Una universidad mexicana puede participar en Horizonte 2020?", {"kind": "law"}),
+        ("Can a Mexican university take part in an H2020 research and innovation action?", MEXICAN_LAW),
+        ("¿Una universidad mexicana puede participar en Horizonte 2020?", MEXICAN_LAW),
         ("Does the Mexican science law let a university join an H2020 project?", {}),  # names the law
         ("Does a Mexican university have to register before getting federal science funding?", {}),  # no EU programme
     ],
@@ -123,7 +123,7 @@ def test_a_question_that_names_a_document_prefers_it(manifest, question: str, ex
 def test_a_mexican_question_about_h2020_is_not_answered_from_the_mexican_law(retriever) -> None:  # type: ignore[no-untyped-def]
     """Before: every one of the top 10 was an article of the law on Mexican universities."""
     hits = retriever.search("Can a Mexican university take part in an H2020 research and innovation action?", k=10)
-    assert hits and not any(h.chunk.kind == "law" for h in hits)
+    assert hits and not any(h.chunk.programme == "mexico" for h in hits)
     law = retriever.search("Does the Mexican science law oblige universities to do basic research?", k=5)
     assert law and all(h.chunk.kind == "law" for h in law)
 
