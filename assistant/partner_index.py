@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS partner_projects (
     row INTEGER NOT NULL,
     cells TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS partner_projects_topic ON partner_projects(topic_code);
+DROP INDEX IF EXISTS partner_projects_topic;
+CREATE INDEX IF NOT EXISTS partner_projects_topic_nocase ON partner_projects(topic_code COLLATE NOCASE);
 CREATE INDEX IF NOT EXISTS partner_projects_acronym ON partner_projects(acronym COLLATE NOCASE);
 CREATE TABLE IF NOT EXISTS partner_participations (
     project_id TEXT NOT NULL,
