@@ -12,12 +12,10 @@ SQLite file (``$EUMEX_DATA_DIR/telegram.sqlite3``), so they survive restarts.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import time
 from enum import Enum
-from pathlib import Path
 
-from assistant.errors import StoreError
+from assistant.sqlite_store import SqliteStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS approved (
@@ -38,29 +36,11 @@ class Decision(Enum):
     REFUSED = "refused"
 
 
-class BotStore:
-    """The bot's durable state; one short-lived connection per call, so any thread may use it."""
+class BotStore(SqliteStore):
+    """The bot's durable state."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        try:
-            return sqlite3.connect(self.path, timeout=30)
-        except sqlite3.Error as exc:
-            raise StoreError(f"Cannot open the Telegram store {self.path}: {exc}") from exc
-
-    def _run(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        db = self._connect()
-        try:
-            with db:
-                return db.execute(sql, args).fetchall()
-        finally:
-            db.close()
+    label = "Telegram store"
+    schema = SCHEMA
 
     # --- access --------------------------------------------------------------------------------
     def is_approved(self, user_id: int) -> bool:
@@ -90,14 +70,10 @@ class BotStore:
 
     def first_refusal(self, user_id: int) -> bool:
         """Record that the user was told they have no access; True only the first time."""
-        db = self._connect()
-        try:
-            with db:
-                cur = db.execute("INSERT OR IGNORE INTO refused(user_id, told_at) VALUES (?, ?)",
-                                 (user_id, time.time()))
-            return cur.rowcount == 1
-        finally:
-            db.close()
+        inserted = self._run(
+            "INSERT OR IGNORE INTO refused(user_id, told_at) VALUES (?, ?) RETURNING user_id", (user_id, time.time())
+        )
+        return bool(inserted)
 
     # --- preferences ---------------------------------------------------------------------------
     def language(self, chat_id: int) -> str | None:
