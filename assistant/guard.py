@@ -98,7 +98,10 @@ def absent_programme(question: str, manifest: Manifest) -> str | None:
     return None
 
 
-LATER_YEAR = re.compile(r"\b20(?:2[1-9]|[3-9]\d)\b")
+# 2021-2029: calls, deadlines and budgets after the sources; later years name policy horizons ("FOOD 2030",
+# "Agenda 2030", "climate neutrality by 2050"), not calls.
+LATER_YEAR = re.compile(r"\b202[1-9]\b")
+H2020_TOPIC = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{1,2}[a-z]?-20(?:1[4-9]|20)\b")
 CALL_WORDS = re.compile(
     r"\b(calls?|deadlines?|budgets?|fellowships?|grants? round|convocatorias?|fecha l[ií]mite|plazos?|"
     r"presupuestos?|becas?|cierre)\b",
@@ -110,9 +113,10 @@ LATER_EXCEPTIONS = re.compile(r"\b(ley|law|lgmhcti|projects?|proyectos?)\b", re.
 def later_period(question: str) -> int | None:
     """The year of a call, deadline or budget the question asks about when it is later than any in the
     sources (the H2020 texts end with the 2018-2020 work programme): "MSCA 2025 deadline". Questions
-    about the 2023 law or about projects (CORDIS lists H2020 projects running after 2020) are not."""
+    about the 2023 law, about projects (CORDIS lists H2020 projects running after 2020) or naming an H2020
+    topic code are not."""
     year = LATER_YEAR.search(question)
-    if year and CALL_WORDS.search(question) and not LATER_EXCEPTIONS.search(question):
+    if year and CALL_WORDS.search(question) and not LATER_EXCEPTIONS.search(question) and not H2020_TOPIC.search(question):
         return int(year.group(0))
     return None
 

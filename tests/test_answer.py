@@ -10,6 +10,7 @@ import pytest
 
 from assistant.citations import normalise, quote_is_verified
 from assistant.errors import QuestionError
+from assistant.guard import later_period
 from assistant.extractive import candidate_sentences, sentences
 from assistant.models import Chunk
 from tests.support import run_cli
@@ -214,6 +215,28 @@ def test_a_quote_over_a_page_break_is_not_verified(assistant) -> None:  # type: 
     assert quote_is_verified(catalog, chunk, " ".join(first[-12:]))
     assert quote_is_verified(catalog, chunk, " ".join(second[:12]))
     assert not quote_is_verified(catalog, chunk, " ".join(first[-6:] + second[:6]))
+
+
+@pytest.mark.parametrize(
+    ("question", "year"),
+    [
+        ("¿Cuál es la fecha límite de las becas postdoctorales MSCA 2025?", 2025),
+        ("What is the budget of the 2026 call for Cluster 6?", 2026),
+        # a policy horizon, an H2020 topic code, the 2023 law or a project: not a later call
+        ("FOOD 2030 cities topic (CE-FNR-07-2020): how many cities, and what is the call deadline?", None),
+        ("Agenda 2030: which calls support it?", None),
+        ("¿Qué presupuesto fija la ley de 2023 para becas?", None),
+        ("Which projects with Mexican partners started in 2021 and what was their budget?", None),
+    ],
+)
+def test_calls_of_later_years_are_recognised(question: str, year: int | None) -> None:
+    assert later_period(question) == year
+
+
+def test_a_call_of_a_later_year_is_refused_in_the_users_language(assistant) -> None:  # type: ignore[no-untyped-def]
+    answer = assistant.ask("¿Qué presupuesto tendrá la convocatoria MSCA de 2026?")
+    assert answer.abstained and answer.language == "es" and not answer.citations
+    assert "2026" in answer.answer and "2018-2020" in answer.answer
 
 
 def test_a_place_name_alone_is_not_the_domain(assistant) -> None:  # type: ignore[no-untyped-def]
