@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from assistant.manifest import Document, Manifest
-from assistant.textutil import fold
+from assistant.textutil import TOPIC_CODE, fold
 
 INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules|prompt|above|previous)\b"
@@ -101,7 +101,6 @@ def absent_programme(question: str, manifest: Manifest) -> str | None:
 # 2021-2029: calls, deadlines and budgets after the sources; later years name policy horizons ("FOOD 2030",
 # "Agenda 2030", "climate neutrality by 2050"), not calls.
 LATER_YEAR = re.compile(r"\b202[1-9]\b")
-H2020_TOPIC = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d{1,2}[a-z]?-20(?:1[4-9]|20)\b")
 CALL_WORDS = re.compile(
     r"\b(calls?|deadlines?|budgets?|fellowships?|grants? round|convocatorias?|fecha l[ií]mite|plazos?|"
     r"presupuestos?|becas?|cierre)\b",
@@ -110,15 +109,22 @@ CALL_WORDS = re.compile(
 LATER_EXCEPTIONS = re.compile(r"\b(ley|law|lgmhcti|projects?|proyectos?)\b", re.IGNORECASE)
 
 
+def names_h2020_topic(question: str) -> bool:
+    """True when the question names a call topic of 2020 or before (its code ends with its year)."""
+    return any(int(code[-4:]) <= 2020 for code in TOPIC_CODE.findall(question))
+
+
 def later_period(question: str) -> int | None:
     """The year of a call, deadline or budget the question asks about when it is later than any in the
     sources (the H2020 texts end with the 2018-2020 work programme): "MSCA 2025 deadline". Questions
     about the 2023 law, about projects (CORDIS lists H2020 projects running after 2020) or naming an H2020
     topic code are not."""
     year = LATER_YEAR.search(question)
-    if year and CALL_WORDS.search(question) and not LATER_EXCEPTIONS.search(question) and not H2020_TOPIC.search(question):
-        return int(year.group(0))
-    return None
+    if not year or not CALL_WORDS.search(question):
+        return None
+    if LATER_EXCEPTIONS.search(question) or names_h2020_topic(question):
+        return None
+    return int(year.group(0))
 
 
 DOMAIN = re.compile(

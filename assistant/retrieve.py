@@ -23,10 +23,9 @@ from assistant.errors import IndexNotReady
 from assistant.language import detect_language
 from assistant.models import DENSE_COLLECTIONS, DOCUMENTS, LANGUAGES, SECOND_DENSE_COLLECTIONS, Chunk, Hit
 from assistant.store import VectorStore
-from assistant.textutil import translate_terms
+from assistant.textutil import TOPIC_CODE, translate_terms
 
 RRF_K = 60
-TOPIC_CODE = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z][A-Z0-9]*)*-\d{1,2}[a-z]?(?:-[A-Za-z])?(?:[-/]\d{4})+\b")
 ARTICLE = re.compile(r"\b(?:art[íi]culo|article|art\.)\s*(\d{1,3})\b", re.IGNORECASE)
 # Project acronyms: at least two capitals anywhere (BELLA-S1, GEMex, ZikaPLAN, ENERXICO).
 ACRONYM = re.compile(r"\b(?=[A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*[A-Z])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*\b")

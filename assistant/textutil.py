@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# A call topic's code: LC-SFS-34-2019, SFS-01-2018-2019-2020, CE-FNR-07-2020 (it ends with a year).
+TOPIC_CODE = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z][A-Z0-9]*)*-\d{1,2}[a-z]?(?:-[A-Za-z])?(?:[-/]\d{4})+\b")
+
 WORD = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset(
     (
