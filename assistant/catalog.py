@@ -160,6 +160,24 @@ def fts_query(text: str) -> str:
     return " OR ".join(dict.fromkeys(terms))
 
 
+
+FILTER_FIELDS = ("programme", "kind", "language", "period", "doc_id", "document")
+
+
+def _filter_sql(where: dict[str, str] | None, where_not: dict[str, str] | None) -> tuple[str, list[object]]:
+    """SQL conditions (each starting with AND, on the chunks table aliased ``c``) for chunk filters:
+    ``where`` keeps the chunks whose fields have the given values, ``where_not`` drops those that have
+    all of its values."""
+    for key in [*(where or {}), *(where_not or {})]:
+        if key not in FILTER_FIELDS:
+            raise StoreError(f"Unknown filter '{key}'")
+    sql = "".join(f" AND c.{key} = ?" for key in where or {})
+    params: list[object] = list((where or {}).values())
+    if where_not:
+        sql += " AND NOT (" + " AND ".join(f"c.{key} = ?" for key in where_not) + ")"
+        params += list(where_not.values())
+    return sql, params
+
 class Catalog:
     """Thread-safe access to the SQLite catalog (one connection per thread, WAL mode)."""
 
@@ -366,13 +384,19 @@ class Catalog:
                 out[row[0]] = _row_to_chunk(row)
         return out
 
-    def live_ids(self, ids: Sequence[str]) -> set[str]:
-        """Those of these chunk ids that are in the catalog (vectors may outlive a crashed ingestion)."""
+    def live_ids(
+        self, ids: Sequence[str], where: dict[str, str] | None = None, where_not: dict[str, str] | None = None
+    ) -> set[str]:
+        """Those of these chunk ids that are in the catalog (vectors may outlive a crashed ingestion) and
+        match the filters: ``where`` keeps the chunks whose fields have the given values, ``where_not``
+        drops those that have all of its values (as in keyword search)."""
+        conditions, params = _filter_sql(where, where_not)
         out: set[str] = set()
         ids = list(ids)
         for start in range(0, len(ids), 500):
             part = ids[start : start + 500]
-            out.update(r[0] for r in self.db.execute(f"SELECT id FROM chunks WHERE id IN ({','.join('?' * len(part))})", part))
+            sql = f"SELECT id FROM chunks c WHERE id IN ({','.join('?' * len(part))}){conditions}"
+            out.update(r[0] for r in self.db.execute(sql, [*part, *params]))
         return out
 
     def keyword_search(
@@ -389,9 +413,7 @@ class Catalog:
         if not query:
             return []
         wanted = [collection] if isinstance(collection, str) else list(collection or ())
-        for key in [*(where or {}), *(where_not or {})]:
-            if key not in {"programme", "kind", "language", "period", "doc_id", "document"}:
-                raise StoreError(f"Unknown filter '{key}'")
+        conditions, filter_params = _filter_sql(where, where_not)
         found: list[tuple[Chunk, float]] = []
         for table in _tables_for(wanted):
             sql = (
@@ -402,14 +424,8 @@ class Catalog:
             if wanted:
                 sql += f" AND c.collection IN ({','.join('?' * len(wanted))})"
                 params += wanted
-            for key, value in (where or {}).items():
-                sql += f" AND c.{key} = ?"
-                params.append(value)
-            if where_not:
-                sql += " AND NOT (" + " AND ".join(f"c.{key} = ?" for key in where_not) + ")"
-                params += list(where_not.values())
-            sql += " ORDER BY score LIMIT ?"
-            params.append(k)
+            sql += conditions + " ORDER BY score LIMIT ?"
+            params += [*filter_params, k]
             try:
                 rows = self.db.execute(sql, params).fetchall()
             except sqlite3.OperationalError as exc:
