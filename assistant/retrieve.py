@@ -44,6 +44,8 @@ EU_PROGRAMME = re.compile(
     re.IGNORECASE,
 )
 PRIOR = 1.5  # how much a document the question implies is preferred
+RERANK_DEPTH = 20  # fused candidates reordered by their e5 similarity
+RERANK_WEIGHT = 8.0  # score x (1 + weight x similarity above the least similar candidate's)
 
 
 WIDEN = 4  # a filtered dense search looks at this many times the pool, unfiltered, before filtering
@@ -241,11 +243,13 @@ class Retriever:
         exact.sort(key=lambda i: (i not in own, other.get(i, len(other))))
         ranked["exact"] = exact
 
+        second_scores: dict[str, float] = {}
         if second_vector is not None:
             assert self.second is not None
-            ranked["e5"], _ = self._dense(
+            second_vector = second_vector.result()
+            ranked["e5"], second_scores = self._dense(
                 self.second,
-                second_vector.result(),
+                second_vector,
                 second_collections,
                 dense_filters,
                 languages,
@@ -271,8 +275,42 @@ class Retriever:
             for cid in fused:
                 if chunks[cid].doc_id == doc_id:
                     fused[cid] *= PRIOR
-        best = sorted(fused, key=lambda i: -fused[i])[:k]
-        return [Hit(chunks[i], fused[i], tuple(sources[i]), dense_scores.get(i)) for i in best]
+        best = sorted(fused, key=lambda i: -fused[i])[: max(k, RERANK_DEPTH)]
+        if second_vector is not None:
+            fused.update(self._rerank(best, fused, chunks, second_vector, second_scores))
+            best.sort(key=lambda i: -fused[i])
+        return [Hit(chunks[i], fused[i], tuple(sources[i]), dense_scores.get(i)) for i in best[:k]]
+
+
+    def _rerank(
+        self,
+        best: list[str],
+        fused: dict[str, float],
+        chunks: dict[str, Chunk],
+        vector: np.ndarray,
+        similarities: dict[str, float],
+    ) -> dict[str, float]:
+        """New scores for the best fused candidates, by how close e5 puts each passage to the question.
+
+        Rank fusion keeps only the order of each list: a passage just outside e5's own top ``pool`` gets
+        nothing from it, and one far ahead counts no more than one barely ahead. Here every candidate's
+        score grows with its e5 similarity above the least similar candidate's. Records without an e5
+        vector (topics, projects) keep their fused score, as the least similar candidate does: tried as a
+        typical (median) candidate instead, they pushed the work-programme page of a topic-code question
+        down more often. docs/answering.md has the measurements behind ``RERANK_WEIGHT``."""
+        assert self.second is not None
+        missing: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for cid in best:
+            chunk = chunks[cid]
+            if cid not in similarities and chunk.collection in SECOND_DENSE_COLLECTIONS:
+                missing[(chunk.collection, chunk.language)].append(cid)
+        scores = dict(similarities)
+        for (collection, language), ids in missing.items():
+            for cid, stored in self.second.vectors_of(collection, language, ids).items():
+                scores[cid] = float(stored @ vector)
+        known = [scores[cid] for cid in best if cid in scores]
+        floor = min(known, default=0.0)
+        return {cid: fused[cid] * (1 + RERANK_WEIGHT * (scores.get(cid, floor) - floor)) for cid in best}
 
 
 def search_json(query: str, hits: Sequence[Hit]) -> dict[str, object]:

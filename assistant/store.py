@@ -178,6 +178,17 @@ class VectorStore:
                     break
                 offset += MAX_BATCH
 
+    def vectors_of(self, collection: str, language: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these chunks of one language (those that have one)."""
+        if not ids:
+            return {}
+        try:
+            got = self._collection(collection, language).get(ids=list(ids), include=["embeddings"])
+        except Exception as exc:
+            raise StoreError(f"Chroma get failed: {exc}") from exc
+        vectors = got["embeddings"] if got["embeddings"] is not None else []
+        return {cid: np.asarray(vec, dtype=np.float32) for cid, vec in zip(got["ids"], vectors, strict=True)}
+
     def delete(self, collection: str, ids: Iterable[str]) -> None:
         ids = list(ids)
         for language in LANGUAGES:

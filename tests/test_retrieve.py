@@ -12,7 +12,8 @@ from assistant.config import Settings
 from assistant.language import detect_language
 from assistant.models import DOCUMENTS, PROJECTS, TOPICS
 from assistant.pipeline import build_index, build_retriever
-from assistant.retrieve import MEXICAN_LAW, identifiers, implied_exclusions
+import assistant.retrieve
+from assistant.retrieve import MEXICAN_LAW, Filters, identifiers, implied_exclusions
 from tests.support import run_cli
 
 
@@ -64,7 +65,13 @@ def test_an_english_question_sees_spanish_passages_and_the_reverse(retriever) ->
         ("¿Qué umbral tiene cada criterio en la evaluación de una propuesta?", "en"),
     ):
         ranked, _scores = retriever._dense(
-            retriever.store, retriever.embed_query(query), (DOCUMENTS,), None, ("en", "es"), detect_language(query), 0.05
+            retriever.store,
+            retriever.embed_query(query),
+            (DOCUMENTS,),
+            Filters({}, {}),
+            ("en", "es"),
+            detect_language(query),
+            0.05,
         )
         languages = [c.language for c in retriever.catalog.chunks_by_id(ranked).values()]
         assert languages.count(other) >= 10, (query, languages.count(other))
@@ -133,6 +140,48 @@ def test_metadata_filter(retriever) -> None:  # type: ignore[no-untyped-def]
     assert hits and all(h.chunk.language == "es" for h in hits)
     hits = retriever.search("evaluation threshold", k=10, filters={"period": "2018-2020"})
     assert hits and all(h.chunk.period == "2018-2020" for h in hits)
+
+
+@pytest.mark.parametrize(
+    ("filters", "wanted", "chroma_filtered"),
+    [
+        # common: most of the wide unfiltered candidate list passes, so Chroma's filtered query is not needed
+        (Filters({"period": "2018-2020"}, {}), lambda c: c.period == "2018-2020", False),
+        (Filters({}, MEXICAN_LAW), lambda c: not (c.programme == "mexico" and c.kind == "law"), False),
+        # narrow: one small document, too few of the wide list pass, so the filtered Chroma query runs
+        (Filters({"doc_id": "h2020-evaluation-form-ria"}, {}), lambda c: c.doc_id == "h2020-evaluation-form-ria", True),
+    ],
+)
+def test_dense_filters_give_what_a_filtered_chroma_query_gives(retriever, monkeypatch, filters, wanted, chroma_filtered) -> None:  # type: ignore[no-untyped-def]
+    """Dense filters are applied in the catalog to a wider unfiltered candidate list (a filtered Chroma
+    query is 4-6x slower); the passages kept must be those Chroma's own filter keeps, best first."""
+    query = "What is the threshold for individual evaluation criteria?"
+    vector = retriever.embed_query(query)
+    calls: list[object] = []
+    query_store = retriever.store.query
+    monkeypatch.setattr(retriever.store, "query", lambda *a: calls.append(a[4] if len(a) > 4 else None) or query_store(*a))
+    ranked, _ = retriever._dense(retriever.store, vector, (DOCUMENTS,), filters, ("en",), "en", 0.05)
+    assert any(where is not None for where in calls) == chroma_filtered, calls
+    chunks = retriever.catalog.chunks_by_id(ranked)
+    assert ranked and all(wanted(chunks[i]) for i in ranked)
+    expected = [h.id for h in retriever.store.query(DOCUMENTS, "en", vector, retriever.pool, filters.chroma())]
+    overlap = len(set(ranked[:10]) & set(expected[:10]))
+    assert overlap >= 9, (ranked[:10], expected[:10])  # HNSW is approximate: filtered and unfiltered may differ by one
+
+
+def test_e5_similarity_reorders_the_fused_candidates(retriever, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Rank fusion alone put the page that answers (SFS-40-2020's Chinese co-funding, WP 2018-2020
+    p. 87) fourth, after pages that merely share the topic's words; reordering the candidates by their
+    e5 similarity puts it first."""
+    question = "In SFS-40-2020 (EU-China soils), who pays for the Chinese partners?"
+    hits = retriever.search(question, k=5)
+    assert (hits[0].chunk.doc_id, hits[0].chunk.page_start) == ("h2020-wp1820-food", 87), [
+        (h.chunk.doc_id, h.chunk.page_start) for h in hits
+    ]
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    monkeypatch.setattr(assistant.retrieve, "RERANK_WEIGHT", 0.0)
+    fused_only = retriever.search(question, k=5)
+    assert fused_only[0].chunk.page_start != 87
 
 
 def test_search_cli_json_and_batch(full_index, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
