@@ -294,10 +294,11 @@ class Retriever:
 
         Rank fusion keeps only the order of each list: a passage just outside e5's own top ``pool`` gets
         nothing from it, and one far ahead counts no more than one barely ahead. Here every candidate's
-        score grows with its e5 similarity above the least similar candidate's. Records without an e5
-        vector (topics, projects) keep their fused score, as the least similar candidate does: tried as a
-        typical (median) candidate instead, they pushed the work-programme page of a topic-code question
-        down more often. docs/answering.md has the measurements behind ``RERANK_WEIGHT``."""
+        score grows with its page's e5 similarity (its closest passage's) above the least similar
+        candidate's. Records without an e5 vector (topics, projects) keep their fused score, as the least
+        similar candidate does: tried as a typical (median) candidate instead, they pushed the
+        work-programme page of a topic-code question down more often. docs/answering.md has the
+        measurements behind ``RERANK_WEIGHT``."""
         assert self.second is not None
         missing: dict[tuple[str, str], list[str]] = defaultdict(list)
         for cid in best:
@@ -310,7 +311,18 @@ class Retriever:
                 scores[cid] = float(stored @ vector)
         known = [scores[cid] for cid in best if cid in scores]
         floor = min(known, default=0.0)
-        return {cid: fused[cid] * (1 + RERANK_WEIGHT * (scores.get(cid, floor) - floor)) for cid in best}
+        # A page is as close as its closest passage: a page's short tail ("Thresholds The threshold for
+        # individual criteria is 3.") is judged with the passage it continues.
+        page_best: dict[tuple[str, int | None], float] = {}
+        for cid in best:
+            if cid in scores:
+                page = (chunks[cid].doc_id, chunks[cid].page_start)
+                page_best[page] = max(page_best.get(page, floor), scores[cid])
+        return {
+            cid: fused[cid]
+            * (1 + RERANK_WEIGHT * (page_best.get((chunks[cid].doc_id, chunks[cid].page_start), floor) - floor))
+            for cid in best
+        }
 
 
 def search_json(query: str, hits: Sequence[Hit]) -> dict[str, object]:

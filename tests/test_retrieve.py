@@ -170,18 +170,17 @@ def test_dense_filters_give_what_a_filtered_chroma_query_gives(retriever, monkey
 
 
 def test_e5_similarity_reorders_the_fused_candidates(retriever, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Rank fusion alone put the page that answers (SFS-40-2020's Chinese co-funding, WP 2018-2020
-    p. 87) fourth, after pages that merely share the topic's words; reordering the candidates by their
-    e5 similarity puts it first."""
-    question = "In SFS-40-2020 (EU-China soils), who pays for the Chinese partners?"
+    """Rank fusion alone filled the top 5 for a BG-14-2014 question with other pages of the work programme
+    (p. 55, 60-62); reordering the candidates by their page's e5 similarity brings in p. 56, which has the
+    topic's budget and the countries it is open to."""
+    question = "BG-14-2014 Atlantic Ocean cooperation: how much per proposal, and could Brazil join?"
     hits = retriever.search(question, k=5)
-    assert (hits[0].chunk.doc_id, hits[0].chunk.page_start) == ("h2020-wp1820-food", 87), [
-        (h.chunk.doc_id, h.chunk.page_start) for h in hits
-    ]
+    pages = [(h.chunk.doc_id, h.chunk.page_start) for h in hits]
+    assert ("h2020-wp1415-food", 56) in pages, pages
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     monkeypatch.setattr(assistant.retrieve, "RERANK_WEIGHT", 0.0)
-    fused_only = retriever.search(question, k=5)
-    assert fused_only[0].chunk.page_start != 87
+    fused_only = [(h.chunk.doc_id, h.chunk.page_start) for h in retriever.search(question, k=5)]
+    assert ("h2020-wp1415-food", 56) not in fused_only, fused_only
 
 
 def test_search_cli_json_and_batch(full_index, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
