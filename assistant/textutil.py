@@ -45,7 +45,10 @@ def content_words(text: str) -> list[str]:
 
 def stem(word: str) -> str:
     """A crude shared stem: the first six letters, so participants/participación or
-    evaluation/evaluación meet (many EU-funding terms are cognates)."""
+    evaluation/evaluación meet (many EU-funding terms are cognates), after a plural's final s
+    (so page/pages and límite/límites meet too)."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and not word.isdigit():
+        word = word[:-1]
     return word[:6]
 
 
