@@ -44,6 +44,7 @@ EU_PROGRAMME = re.compile(
     re.IGNORECASE,
 )
 PRIOR = 1.5  # how much a document the question implies is preferred
+NAMED_PRIOR = 2.0  # how much a document the question names is preferred (measured: docs/answering.md)
 RERANK_DEPTH = 20  # fused candidates reordered by their e5 similarity
 RERANK_WEIGHT = 8.0  # score x (1 + weight x similarity above the least similar candidate's)
 
@@ -274,7 +275,7 @@ class Retriever:
         for doc_id in self.named(query) if self.named else ():
             for cid in fused:
                 if chunks[cid].doc_id == doc_id:
-                    fused[cid] *= PRIOR
+                    fused[cid] *= NAMED_PRIOR
         best = sorted(fused, key=lambda i: -fused[i])[: max(k, RERANK_DEPTH)]
         if second_vector is not None:
             fused.update(self._rerank(best, fused, chunks, second_vector, second_scores))

@@ -48,6 +48,8 @@ def test_identifiers(query: str, expected: list[str]) -> None:
         ("What is the National Council for Humanities, Sciences and Technologies?", "LGMHCTI", 31),
         ("¿Qué es el Consejo Nacional de Humanidades, Ciencias y Tecnologías?", "LGMHCTI", 31),
         ("SFS-33-2018 minimum number of participants from Africa", "h2020-wp1820-food_en.pdf", 90),
+        # a named document is preferred x2 (x1.5 left the work programmes' evaluation paragraphs ahead of it)
+        ("What does the evaluation form say about the quality of the consortium?", "h2020-evaluation-form-ria-einfra.pdf", 4),
     ],
 )
 def test_right_page_in_top_five(retriever, query: str, document: str, page: int) -> None:  # type: ignore[no-untyped-def]
