@@ -317,7 +317,9 @@ def build_assistant(settings: Settings) -> Assistant:
         settings=settings,
         index=index,
         retriever=retriever,
-        extractive=ExtractiveAnswerer(index.embedder, stored=index.catalog.sentence_vectors, places=places),
+        extractive=ExtractiveAnswerer(
+            index.embedder, stored=index.catalog.sentence_vectors, places=places, page_text=index.catalog.page_text
+        ),
         llm=llm,
         partners=partners,
     )

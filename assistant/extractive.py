@@ -28,6 +28,7 @@ LINE_START = re.compile(r"\n(?=[A-ZÁÉÍÓÚÑ¿¡“\"(•])")  # a line that 
 MIN_SENTENCE, MAX_SENTENCE = 25, 420
 MAX_CANDIDATE_CHUNKS = 5
 MAX_SENTENCES = 3
+CONTEXT = 300  # characters of the page read on each side of a passage to complete its cut sentences
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,42 @@ def sentences(text: str, record: bool = False) -> list[str]:
     return out
 
 
-def candidate_sentences(chunk: Chunk) -> list[str]:
+def _lined(text: str) -> str:
+    """Whitespace collapsed within lines, line breaks kept (sentences() reads them)."""
+    return re.sub(r" *\n *", "\n", re.sub(r"[^\S\n]+", " ", text)).strip()
+
+
+def passage_sentences(chunk: Chunk, page_text: str | None = None) -> list[str]:
+    """The sentences of a passage. Passages are cut at a length, not at a full stop: given the text of
+    its page, the sentences a passage starts or ends in the middle of are completed from it (a passage of
+    WP 2018-2020 p. 145 starts at "from CELAC countries210 is encouraged.", so without its page it cannot
+    quote "For sub-topics B and C, participation of partners from CELAC countries210 is encouraged.")."""
+    if chunk.collection != DOCUMENTS:
+        return sentences(chunk.text, record=True)
+    if page_text is None or chunk.page_start != chunk.page_end:
+        return sentences(chunk.text)
+    page, own = _lined(page_text), _lined(chunk.text)
+    start = page.find(own)
+    if start < 0:
+        return sentences(chunk.text)
+    window_start = max(0, start - CONTEXT)
+    window = page[window_start : start + len(own) + CONTEXT]
+    # where the passage lies in the window once whitespace is collapsed, as sentences() returns them
+    flat_window = " ".join(window.split())
+    own_start = len(" ".join(page[window_start:start].split()))
+    own_end = own_start + len(" ".join(own.split()))
+    out = []
+    for sentence in sentences(window):
+        at = flat_window.find(sentence)
+        if 0 <= at < own_end and at + len(sentence) > own_start:  # it overlaps the passage itself
+            out.append(sentence)
+    return out
+
+
+def candidate_sentences(chunk: Chunk, page_text: str | None = None) -> list[str]:
     """The sentences of a passage that may be quoted as an answer (the ingestion job embeds these)."""
     out = []
-    for sentence in sentences(chunk.text, record=chunk.collection != DOCUMENTS):
+    for sentence in passage_sentences(chunk, page_text):
         if sentence.endswith(":") or sum(ch.isalpha() for ch in sentence) < 0.5 * len(sentence):
             continue  # a heading or a table row, not a statement
         if len([w for w in sentence.split() if not WEB_ADDRESS.match(w)]) < 3:
@@ -115,9 +148,11 @@ class ExtractiveAnswerer:
         cache_size: int = 4096,
         stored: Callable[[list[str]], dict[str, np.ndarray]] | None = None,
         places: Callable[[str], set[str]] | None = None,
+        page_text: Callable[[str, int], str | None] | None = None,
     ) -> None:
         self.embedder = embedder
         self.stored = stored  # chunk ids -> {sentence: vector} computed by the ingestion job
+        self.page_text = page_text  # (doc_id, page) -> the page's text, to complete cut sentences
         self.places = places  # text -> country codes it names (assistant.partners.place_finder)
         self._cache: dict[str, np.ndarray] = {}
         self._cache_size = cache_size
@@ -152,7 +187,9 @@ class ExtractiveAnswerer:
         asked = self._places(question)
         candidates: list[tuple[int, Hit, str]] = []
         for rank, hit in enumerate(hits[:MAX_CANDIDATE_CHUNKS]):
-            for sentence in candidate_sentences(hit.chunk):
+            chunk = hit.chunk
+            page = self.page_text(chunk.doc_id, chunk.page_start) if self.page_text and chunk.page_start else None
+            for sentence in candidate_sentences(chunk, page):
                 candidates.append((rank, hit, sentence))
         if not candidates:
             return []

@@ -45,6 +45,7 @@ EU_PROGRAMME = re.compile(
 )
 PRIOR = 1.5  # how much a document the question implies is preferred
 NAMED_PRIOR = 2.0  # how much a document the question names is preferred (measured: docs/answering.md)
+RARE = 10  # an acronym found in at most this many passages is an exact hit in the documents (CELAC)
 RERANK_DEPTH = 20  # fused candidates reordered by their e5 similarity
 RERANK_WEIGHT = 8.0  # score x (1 + weight x similarity above the least similar candidate's)
 
@@ -228,9 +229,10 @@ class Retriever:
         for ident in identifiers(query):
             is_code = bool(TOPIC_CODE.fullmatch(ident)) or ident.startswith("Artículo")
             for coll in collections:
-                if not is_code and coll == DOCUMENTS:
-                    continue  # plain acronyms name projects; in documents keyword search covers them
-                for chunk in self.catalog.find_exact(ident, self.pool, coll):
+                found = self.catalog.find_exact(ident, self.pool, coll)
+                if not is_code and coll == DOCUMENTS and len(found) > RARE:
+                    continue  # an acronym the documents use everywhere (FNSSA, SC2) singles nothing out
+                for chunk in found:
                     if all(getattr(chunk, key) == value for key, value in filters.items()) and not (
                         excluded and all(getattr(chunk, key) == value for key, value in excluded.items())
                     ):

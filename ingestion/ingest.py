@@ -38,7 +38,7 @@ from ingestion.parse_pdf import read_pdf
 
 log = logging.getLogger(__name__)
 
-PARSER_VERSION = "pdf-8/cordis-5"  # pdf-8: footnotes, form answer boxes and web addresses split off the answer sentences
+PARSER_VERSION = "pdf-9/cordis-5"  # pdf-9: answer sentences cut by a passage's ends completed from the page
 CORDIS_PARSERS = {
     "cordis-projects",
     "cordis-participations",
@@ -331,7 +331,7 @@ class Ingestor:
                 with _Timer(report, "second"):
                     report.embedded_second += self._embed_second(chunks, label)
             with _Timer(report, "sentences"):
-                sentence_vectors, n_sentences = self._sentence_vectors(chunks, label)
+                sentence_vectors, n_sentences = self._sentence_vectors(chunks, pages, label)
                 report.embedded_sentences += n_sentences
             with _Timer(report, "catalog"):
                 self.catalog.replace_documents(states, chunks, pages, also=also, sentence_vectors=sentence_vectors)
@@ -343,11 +343,17 @@ class Ingestor:
         report.ingested += [s.path for s in states]
         self.echo(f"indexed {label}: {len(chunks)} chunks, {len(missing)} embedded")
 
-    def _sentence_vectors(self, chunks: list[Chunk], label: str) -> tuple[list[tuple[str, str, np.ndarray]], int]:
+    def _sentence_vectors(
+        self, chunks: list[Chunk], pages: list[Page], label: str
+    ) -> tuple[list[tuple[str, str, np.ndarray]], int]:
         """Vectors of the sentences an extractive answer may quote (so that answering only embeds the
-        question); sentences already embedded for these passages are reused, the rest embedded now."""
+        question); sentences already embedded for these passages are reused, the rest embedded now.
+        A passage's cut first and last sentences are completed from its page, as the answerer does."""
         dense = [c for c in chunks if c.collection in DENSE_COLLECTIONS]
-        pairs = [(c.id, s) for c in dense for s in candidate_sentences(c)]
+        page_text = {(p.document, p.page): p.text for p in pages}
+        pairs = [
+            (c.id, s) for c in dense for s in candidate_sentences(c, page_text.get((c.document, c.page_start or 0)))
+        ]
         if not pairs:
             return [], 0
         known = self.catalog.sentence_vectors([c.id for c in dense])

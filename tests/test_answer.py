@@ -194,6 +194,26 @@ def test_footnotes_and_form_boxes_are_not_glued_to_a_sentence(text: str, expecte
     assert not any("www." in q or q.endswith("Y/N") for q in quotable), quotable
 
 
+CELAC = "For sub-topics B and C, participation of partners from CELAC countries210 is encouraged."
+
+
+def test_a_sentence_cut_by_a_passage_start_is_completed_from_its_page(assistant) -> None:  # type: ignore[no-untyped-def]
+    """WP 2018-2020 p. 145: a passage starts at "from CELAC countries210 is encouraged."; its sentence is
+    quotable from that passage only when completed from the page, and the ingestion job has embedded it."""
+    catalog = assistant.index.catalog
+    ids = [row[0] for row in catalog.db.execute(
+        "SELECT id FROM chunks WHERE doc_id = 'h2020-wp1820-food' AND page_start = 145 AND text LIKE 'from CELAC%'"
+    )]
+    assert len(ids) == 1
+    chunk = catalog.chunks_by_id(ids)[ids[0]]
+    page = catalog.page_text(chunk.doc_id, 145)
+    assert CELAC not in candidate_sentences(chunk)
+    completed = candidate_sentences(chunk, page)
+    assert CELAC in completed and set(candidate_sentences(chunk)) <= set(completed)
+    assert normalise(CELAC) in normalise(page)  # verbatim on the page it will be cited with
+    assert CELAC in catalog.sentence_vectors([chunk.id])  # embedded at ingestion, not while answering
+
+
 def test_spanish_funding_question_quotes_the_footnote_alone(assistant) -> None:  # type: ignore[no-untyped-def]
     """The footnote sits under two others at the foot of its page; before, its quote began "84 AlantOS,www..."."""
     answer = assistant.ask("¿Pueden las entidades mexicanas recibir financiación de H2020?")
