@@ -12,7 +12,7 @@ from assistant.citations import normalise, quote_is_verified
 from assistant.errors import QuestionError
 from assistant.guard import later_period
 from assistant.extractive import candidate_sentences, sentences
-from assistant.models import Chunk
+from assistant.models import PROJECTS, Chunk
 from tests.support import run_cli
 
 
@@ -212,6 +212,20 @@ def test_a_sentence_cut_by_a_passage_start_is_completed_from_its_page(assistant)
     assert CELAC in completed and set(candidate_sentences(chunk)) <= set(completed)
     assert normalise(CELAC) in normalise(page)  # verbatim on the page it will be cited with
     assert CELAC in catalog.sentence_vectors([chunk.id])  # embedded at ingestion, not while answering
+
+
+@pytest.mark.parametrize(
+    ("question", "projects"),
+    [
+        ("How much EU funding did GEMex get?", True),
+        ("¿Qué es ENERXICO y cuánto aportó la UE?", True),
+        # CORDIS has projects called SC2 and PhD; here they are the work programme's and a degree
+        ("Olive oil fraud topic in the 2014-15 SC2 work programme - what kind of action was it?", False),
+        ("A student of mine wants to do a PhD at a Mexican public research centre: can H2020 fund it?", False),
+    ],
+)
+def test_only_a_project_acronym_searches_the_project_records(assistant, question: str, projects: bool) -> None:  # type: ignore[no-untyped-def]
+    assert (PROJECTS in assistant._route(question)) is projects
 
 
 def test_spanish_funding_question_quotes_the_footnote_alone(assistant) -> None:  # type: ignore[no-untyped-def]
