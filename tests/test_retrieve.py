@@ -89,6 +89,14 @@ def test_both_languages_use_the_second_dense_index(retriever) -> None:  # type: 
     assert not any("e5" in h.sources for h in fast.search("Can we subcontract core tasks of a RIA?", k=10))
 
 
+def test_a_rare_acronym_is_an_exact_hit_in_the_documents(retriever) -> None:  # type: ignore[no-untyped-def]
+    """CELAC is in two passages of WP 2018-2020 (p. 145); an acronym the documents use everywhere
+    (FNSSA, in 20) is left to keyword search."""
+    hits = retriever.search("Does the 2018-2020 work programme mention CELAC?", k=5)
+    assert hits[0].chunk.page_start == 145 and "exact" in hits[0].sources
+    assert not any("exact" in h.sources for h in retriever.search("What is FNSSA?", k=10))
+
+
 def test_exact_identifier_reaches_project_records(retriever) -> None:  # type: ignore[no-untyped-def]
     hits = retriever.search("BELLA-S1", k=3, collections=(PROJECTS,))
     assert hits and "731505" in (hits[0].chunk.locator or "") and "exact" in hits[0].sources
