@@ -160,7 +160,6 @@ def fts_query(text: str) -> str:
     return " OR ".join(dict.fromkeys(terms))
 
 
-
 FILTER_FIELDS = ("programme", "kind", "language", "period", "doc_id", "document")
 
 
@@ -177,6 +176,7 @@ def _filter_sql(where: dict[str, str] | None, where_not: dict[str, str] | None) 
         sql += " AND NOT (" + " AND ".join(f"c.{key} = ?" for key in where_not) + ")"
         params += list(where_not.values())
     return sql, params
+
 
 class Catalog:
     """Thread-safe access to the SQLite catalog (one connection per thread, WAL mode)."""

@@ -48,8 +48,6 @@ NAMED_PRIOR = 2.0  # how much a document the question names is preferred (measur
 RARE = 10  # an acronym found in at most this many passages is an exact hit in the documents (CELAC)
 RERANK_DEPTH = 20  # fused candidates reordered by their e5 similarity
 RERANK_WEIGHT = 8.0  # score x (1 + weight x similarity above the least similar candidate's)
-
-
 WIDEN = 4  # a filtered dense search looks at this many times the pool, unfiltered, before filtering
 
 
@@ -202,9 +200,9 @@ class Retriever:
         # The e5 leg embeds the question in a thread while the other legs run (docs/answering.md: it ranks
         # better for both languages, most for questions asked about a document in the other language).
         second_collections = [c for c in collections if c in SECOND_DENSE_COLLECTIONS]
-        second_vector = None
+        second_future = None
         if self.second is not None and second_collections:
-            second_vector = self._threads.submit(self.embed_query, query, self.second.embedder)
+            second_future = self._threads.submit(self.embed_query, query, self.second.embedder)
         if vector is None:
             vector = self.embed_query(query)
         excluded = implied_exclusions(query)
@@ -246,10 +244,11 @@ class Retriever:
         exact.sort(key=lambda i: (i not in own, other.get(i, len(other))))
         ranked["exact"] = exact
 
+        second_vector: np.ndarray | None = None
         second_scores: dict[str, float] = {}
-        if second_vector is not None:
+        if second_future is not None:
             assert self.second is not None
-            second_vector = second_vector.result()
+            second_vector = second_future.result()
             ranked["e5"], second_scores = self._dense(
                 self.second,
                 second_vector,
@@ -283,7 +282,6 @@ class Retriever:
             fused.update(self._rerank(best, fused, chunks, second_vector, second_scores))
             best.sort(key=lambda i: -fused[i])
         return [Hit(chunks[i], fused[i], tuple(sources[i]), dense_scores.get(i)) for i in best[:k]]
-
 
     def _rerank(
         self,
