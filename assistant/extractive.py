@@ -16,8 +16,9 @@ import numpy as np
 from assistant.embed import Embedder
 from assistant.guard import is_injection
 from assistant.language import detect_language
-from assistant.textutil import content_words, stem, translate_terms
+from assistant.textutil import TOPIC_CODE, content_words, stem, translate_terms
 from assistant.models import DOCUMENTS, Chunk, Hit
+from assistant.retrieve import identifiers
 
 SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-ZÁÉÍÓÚÑ¿¡“\"(•\d])|\s*•\s+|(?<=:)\s+(?=[A-ZÁÉÍÓÚÑ•])")
 # Where a passage breaks whatever the punctuation: before a footnote at the foot of a page (a line that
@@ -28,6 +29,7 @@ LINE_START = re.compile(r"\n(?=[A-ZÁÉÍÓÚÑ¿¡“\"(•])")  # a line that 
 MIN_SENTENCE, MAX_SENTENCE = 25, 420
 MAX_CANDIDATE_CHUNKS = 5
 MAX_SENTENCES = 3
+IDENTIFIER_BONUS = 0.15
 CONTEXT = 300  # characters of the page read on each side of a passage to complete its cut sentences
 
 
@@ -128,10 +130,18 @@ def candidate_sentences(chunk: Chunk, page_text: str | None = None) -> list[str]
             continue  # a heading or a table row, not a statement
         if len([w for w in sentence.split() if not WEB_ADDRESS.match(w)]) < 3:
             continue  # a web address or a name in a footnote
+        if _title_case(sentence):
+            continue  # a title, heading or name ("EN Horizon 2020 Work Programme 2018-2020 9."), not a statement
         if is_injection(sentence):
             continue  # instructions inside a document are data, never an answer
         out.append(sentence)
     return out
+
+
+def _title_case(sentence: str) -> bool:
+    """Every word with letters starts with a capital (a document title, a heading, a list of names)."""
+    words = [w.lstrip("(“\"[•¿¡") for w in sentence.split() if any(ch.isalpha() for ch in w)]
+    return len(words) >= 2 and all(w[:1].isupper() for w in words)
 
 
 def _terms(text: str) -> set[str]:
@@ -185,6 +195,8 @@ class ExtractiveAnswerer:
         translated = _terms(" ".join(translate_terms(question)))
         language = detect_language(question)
         asked = self._places(question)
+        # acronyms the question names (CELAC), not topic codes: the work programmes list codes in tables
+        named = [i for i in identifiers(question) if not TOPIC_CODE.fullmatch(i) and not i.startswith("Artículo")]
         candidates: list[tuple[int, Hit, str]] = []
         for rank, hit in enumerate(hits[:MAX_CANDIDATE_CHUNKS]):
             chunk = hit.chunk
@@ -208,7 +220,11 @@ class ExtractiveAnswerer:
             # a sentence about another country's arrangements (e.g. China's co-funding mechanism) does not
             # answer a question about Mexico
             elsewhere = 0.12 if asked and (places := self._places(sentence)) and not places & asked else 0.0
-            score = float(sim) + 0.35 * overlap + 0.1 * heading_overlap + 0.08 / (rank + 1) - brevity - elsewhere
+            # a sentence that names the acronym the question asks about
+            naming = IDENTIFIER_BONUS if any(re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", sentence) for a in named) else 0.0
+            score = (
+                float(sim) + 0.35 * overlap + 0.1 * heading_overlap + 0.08 / (rank + 1) + naming - brevity - elsewhere
+            )
             scored.append(Pick(hit.chunk, sentence, score, float(sim), elsewhere > 0))
         scored.sort(key=lambda p: -p.score)
         best = scored[0]

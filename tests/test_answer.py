@@ -214,6 +214,20 @@ def test_a_sentence_cut_by_a_passage_start_is_completed_from_its_page(assistant)
     assert CELAC in catalog.sentence_vectors([chunk.id])  # embedded at ingestion, not while answering
 
 
+def test_titles_and_headings_are_not_quotable() -> None:
+    """WP 2018-2020's cover line was quoted as the answer to "Does the 2018-2020 work programme mention CELAC?"."""
+    text = "EN Horizon 2020 Work Programme 2018-2020 9.\nThe Commission considers that proposals requesting EUR 5 million are appropriate.\n"
+    chunk = Chunk(id="c", doc_id="d", collection="documents", document="d.pdf", page_start=1, page_end=1, text=text)
+    assert "EN Horizon 2020 Work Programme 2018-2020 9." in sentences(text)
+    assert candidate_sentences(chunk) == ["The Commission considers that proposals requesting EUR 5 million are appropriate."]
+
+
+def test_an_answer_about_an_acronym_quotes_the_sentence_that_names_it(assistant) -> None:  # type: ignore[no-untyped-def]
+    for question in ("Does the 2018-2020 work programme mention CELAC?", "¿El programa de trabajo 2018-2020 menciona a la CELAC?"):
+        answer = assistant.ask(question)
+        assert any(c.quote == CELAC and c.page == 145 for c in answer.citations), answer.answer
+
+
 @pytest.mark.parametrize(
     ("question", "projects"),
     [
