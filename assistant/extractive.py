@@ -144,6 +144,11 @@ def _title_case(sentence: str) -> bool:
     return len(words) >= 2 and all(w[:1].isupper() for w in words)
 
 
+def _document_terms(chunk: Chunk) -> set[str]:
+    """The words that name a passage's kind of document and its period ("work programme", "2018-2020")."""
+    return _terms(f"{chunk.kind.replace('-', ' ')} {chunk.period}")
+
+
 def _terms(text: str) -> set[str]:
     """Content words, stemmed so that participate/participar meet."""
     return {stem(w) for w in content_words(text)}
@@ -211,10 +216,14 @@ class ExtractiveAnswerer:
         scored: list[Pick] = []
         for (rank, hit, sentence), sim in zip(candidates, sims, strict=True):
             terms = _terms(sentence)
-            overlap = len(q_terms & terms) / max(1, len(q_terms))
-            if translated and hit.chunk.language != language:
+            # the words that name the document itself ("the 2018-2020 work programme") do not tell its
+            # sentences apart: they made its cover line the best answer to "... mention CELAC?"
+            own = _document_terms(hit.chunk)
+            asked_terms, asked_translated = q_terms - own, translated - own
+            overlap = len(asked_terms & terms) / max(1, len(asked_terms))
+            if asked_translated and hit.chunk.language != language:
                 # across languages, the question's glossary terms stand for it
-                overlap = max(overlap, len(translated & terms) / len(translated))
+                overlap = max(overlap, len(asked_translated & terms) / len(asked_translated))
             heading_overlap = len(q_terms & _terms(hit.chunk.heading)) / max(1, len(q_terms))
             brevity = 0.08 if len(sentence) < 45 else 0.0
             # a sentence about another country's arrangements (e.g. China's co-funding mechanism) does not
