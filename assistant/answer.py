@@ -45,7 +45,7 @@ from assistant.partners import (
     needs_rules_too,
 )
 from assistant.pipeline import Index
-from assistant.retrieve import RARE, TOPIC_CODE, Retriever, identifiers
+from assistant.retrieve import RARE, Retriever, acronyms, identifiers
 
 log = logging.getLogger(__name__)
 
@@ -193,14 +193,13 @@ class Assistant:
     def _route(self, question: str) -> tuple[str, ...]:
         """Documents always; project records when the question is about projects or partners;
         topic records when it asks about call topics."""
-        idents = identifiers(question)
-        acronyms = [i for i in idents if not TOPIC_CODE.fullmatch(i) and not i.startswith("Artículo")]
+        named = acronyms(question)
         if self.partners is not None:  # only acronyms of projects in the data (not e.g. "CELAC") ...
-            acronyms = [a for a in acronyms if self.partners.index.by_acronym(a)]
+            named = [a for a in named if self.partners.index.by_acronym(a)]
         # ... that the documents do not use as their own vocabulary (there are projects called SC2 and TRL;
         # searching 38k project records costs 100-180 ms and brings them into a work-programme answer)
-        acronyms = [a for a in acronyms if len(self.index.catalog.find_exact(a, RARE + 1, DOCUMENTS)) <= RARE]
-        if acronyms or (self.partners is None and PARTNER_WORDS.search(question)):
+        named = [a for a in named if len(self.index.catalog.find_exact(a, RARE + 1, DOCUMENTS)) <= RARE]
+        if named or (self.partners is None and PARTNER_WORDS.search(question)):
             return (DOCUMENTS, TOPICS, PROJECTS)
         if TOPIC_WORDS.search(question):
             return (DOCUMENTS, TOPICS)

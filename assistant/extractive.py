@@ -16,9 +16,9 @@ import numpy as np
 from assistant.embed import Embedder
 from assistant.guard import is_injection
 from assistant.language import detect_language
-from assistant.textutil import TOPIC_CODE, content_words, stem, translate_terms
+from assistant.textutil import content_words, stem, translate_terms
 from assistant.models import DOCUMENTS, Chunk, Hit
-from assistant.retrieve import identifiers
+from assistant.retrieve import acronyms
 
 SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-ZÁÉÍÓÚÑ¿¡“\"(•\d])|\s*•\s+|(?<=:)\s+(?=[A-ZÁÉÍÓÚÑ•])")
 # Where a passage breaks whatever the punctuation: before a footnote at the foot of a page (a line that
@@ -200,11 +200,18 @@ class ExtractiveAnswerer:
         translated = _terms(" ".join(translate_terms(question)))
         language = detect_language(question)
         asked = self._places(question)
-        # acronyms the question names (CELAC), not topic codes: the work programmes list codes in tables
-        named = [i for i in identifiers(question) if not TOPIC_CODE.fullmatch(i) and not i.startswith("Artículo")]
+        # acronyms the question names (CELAC), as whole tokens; not topic codes, which the work programmes
+        # list in tables
+        named = [re.compile(rf"(?<![\w-]){re.escape(a)}(?![\w-])") for a in acronyms(question)]
         candidates: list[tuple[int, Hit, str]] = []
+        # per passage: the words that name its document itself ("the 2018-2020 work programme") do not tell
+        # its sentences apart (they made its cover line the best answer to "... mention CELAC?"); heading words
+        own: dict[str, set[str]] = {}
+        heading: dict[str, float] = {}
         for rank, hit in enumerate(hits[:MAX_CANDIDATE_CHUNKS]):
             chunk = hit.chunk
+            own[chunk.id] = _document_terms(chunk)
+            heading[chunk.id] = len(q_terms & _terms(chunk.heading)) / max(1, len(q_terms))
             page = self.page_text(chunk.doc_id, chunk.page_start) if self.page_text and chunk.page_start else None
             for sentence in candidate_sentences(chunk, page):
                 candidates.append((rank, hit, sentence))
@@ -216,23 +223,19 @@ class ExtractiveAnswerer:
         scored: list[Pick] = []
         for (rank, hit, sentence), sim in zip(candidates, sims, strict=True):
             terms = _terms(sentence)
-            # the words that name the document itself ("the 2018-2020 work programme") do not tell its
-            # sentences apart: they made its cover line the best answer to "... mention CELAC?"
-            own = _document_terms(hit.chunk)
-            asked_terms, asked_translated = q_terms - own, translated - own
+            asked_terms, asked_translated = q_terms - own[hit.chunk.id], translated - own[hit.chunk.id]
             overlap = len(asked_terms & terms) / max(1, len(asked_terms))
             if asked_translated and hit.chunk.language != language:
                 # across languages, the question's glossary terms stand for it
                 overlap = max(overlap, len(asked_translated & terms) / len(asked_translated))
-            heading_overlap = len(q_terms & _terms(hit.chunk.heading)) / max(1, len(q_terms))
             brevity = 0.08 if len(sentence) < 45 else 0.0
             # a sentence about another country's arrangements (e.g. China's co-funding mechanism) does not
             # answer a question about Mexico
             elsewhere = 0.12 if asked and (places := self._places(sentence)) and not places & asked else 0.0
             # a sentence that names the acronym the question asks about
-            naming = IDENTIFIER_BONUS if any(re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", sentence) for a in named) else 0.0
+            naming = IDENTIFIER_BONUS if any(pattern.search(sentence) for pattern in named) else 0.0
             score = (
-                float(sim) + 0.35 * overlap + 0.1 * heading_overlap + 0.08 / (rank + 1) + naming - brevity - elsewhere
+                float(sim) + 0.35 * overlap + 0.1 * heading[hit.chunk.id] + 0.08 / (rank + 1) + naming - brevity - elsewhere
             )
             scored.append(Pick(hit.chunk, sentence, score, float(sim), elsewhere > 0))
         scored.sort(key=lambda p: -p.score)

@@ -24,7 +24,7 @@ from assistant.manifest import Manifest
 from assistant.messages import t
 from assistant.models import PROJECTS, TOPICS, Answer, Citation
 from assistant.partner_index import Coverage, ParticipationRow, PartnerIndex, ProjectRow
-from assistant.retrieve import TOPIC_CODE, Retriever, identifiers
+from assistant.retrieve import TOPIC_CODE, Retriever, acronyms
 from assistant.textutil import content_words, euro, fold, stem, translate_terms
 
 # --- what a question implies ---------------------------------------------------------------------
@@ -223,10 +223,7 @@ def is_partner_question(question: str, index: PartnerIndex | None = None) -> boo
         return True
     if index is None:
         return False
-    names = [
-        i for i in identifiers(question)
-        if len(i) >= 4 and not TOPIC_CODE.fullmatch(i) and not i.startswith("Artículo")
-    ]
+    names = [i for i in acronyms(question) if len(i) >= 4]
     return any(index.by_acronym(name) for name in names) or bool(PROJECT_NUMBER.search(question))
 
 
@@ -321,7 +318,7 @@ class PartnerSearch:
 
         es = lang == "es"
         # 1. projects named in the question
-        candidates = [i for i in identifiers(query) if not TOPIC_CODE.fullmatch(i) and not i.startswith("Artículo")]
+        candidates = acronyms(query)
         names = []
         for name in [*candidates, *PROJECT_NUMBER.findall(query)]:
             for project in self.index.by_acronym(name):

@@ -106,6 +106,16 @@ def identifiers(query: str) -> list[str]:
     return found
 
 
+def is_code(ident: str) -> bool:
+    """A topic code or a law article, as opposed to an acronym."""
+    return bool(TOPIC_CODE.fullmatch(ident)) or ident.startswith("Artículo")
+
+
+def acronyms(query: str) -> list[str]:
+    """The acronyms among a question's identifiers (project names, CELAC): not topic codes or articles."""
+    return [ident for ident in identifiers(query) if not is_code(ident)]
+
+
 @dataclass
 class Retriever:
     """Finds the passages that can answer a question."""
@@ -225,10 +235,9 @@ class Retriever:
 
         exact: list[str] = []
         for ident in identifiers(query):
-            is_code = bool(TOPIC_CODE.fullmatch(ident)) or ident.startswith("Artículo")
             for coll in collections:
                 found = self.catalog.find_exact(ident, self.pool, coll)
-                if not is_code and coll == DOCUMENTS and len(found) > RARE:
+                if not is_code(ident) and coll == DOCUMENTS and len(found) > RARE:
                     continue  # an acronym the documents use everywhere (FNSSA, SC2) singles nothing out
                 for chunk in found:
                     if all(getattr(chunk, key) == value for key, value in filters.items()) and not (

@@ -18,9 +18,12 @@ class SqliteStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
+        db = self._connect()
+        try:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(self.schema)
+        finally:
+            db.close()  # "with db" would only commit, leaving the connection to the garbage collector
 
     def _connect(self) -> sqlite3.Connection:
         try:
