@@ -20,6 +20,7 @@ import numpy as np
 from assistant.catalog import Catalog
 from assistant.embed import Embedder
 from assistant.errors import IndexNotReady
+from assistant.guard import asks_if_open
 from assistant.language import detect_language
 from assistant.models import DENSE_COLLECTIONS, DOCUMENTS, LANGUAGES, SECOND_DENSE_COLLECTIONS, Chunk, Hit
 from assistant.store import VectorStore
@@ -43,6 +44,23 @@ EU_PROGRAMME = re.compile(
     r"work programmes?|programas? de trabajo|(?:model )?grant agreements?|acuerdos? de subvenci[oó]n)\b",
     re.IGNORECASE,
 )
+# A question about Mexico that says nothing of the EU asks about Mexican rules: the law is the corpus's one
+# Mexican text ("Do private companies receiving Mexican public R&D support have to put in their own money?").
+MEXICO = re.compile(r"\b(m[eé]xico|mexican[oa]?s?)\b", re.IGNORECASE)
+EU_CONTEXT = re.compile(
+    r"\b(eu|ue|europ\w*|comisi[oó]n|commission|proposals?|propuestas?|consorti\w*|calls?|convocatorias?)\b",
+    re.IGNORECASE,
+)
+# The law's own name: every page of it says "Humanidades, Ciencias, Tecnologías e Innovación", so the name
+# picks out the law (the prior below does that) but says nothing about which of its pages answers.
+LAW_TITLE = re.compile(
+    r"\b(?:general law|ley general)\b[^?.;]{0,25}?\bhuman\w*,?\s+(?:sciences?|ciencias?),?\s+"
+    r"(?:technolog\w*|tecnolog\w*),?\s+(?:and|e|y)\s+(?:innovation|innovaci[oó]n)\b"
+    r"|\b(?:mexican|mexico's) (?:science|research) law\b|\bley general de hcti\b|\blgmhcti\b",
+    re.IGNORECASE,
+)
+# Whether a call is (still) open is answered by its deadline: the work programmes' call conditions.
+DEADLINE_WORDS = ("deadline", "deadlines", "opening")
 PRIOR = 1.5  # how much a document the question implies is preferred
 NAMED_PRIOR = 2.0  # how much a document the question names is preferred (measured: docs/answering.md)
 RARE = 10  # an acronym found in at most this many passages is an exact hit in the documents (CELAC)
@@ -72,12 +90,21 @@ class Filters:
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+def without_law_title(query: str) -> str:
+    """The question without the law's name (the keyword and e5 searches use this; the main dense model
+    measured better with the whole question)."""
+    return LAW_TITLE.sub(" ", query)
+
+
 def implied_filters(query: str) -> dict[str, str]:
     """Soft filters a question implies: a work-programme period, or the Mexican law."""
     found: dict[str, str] = {}
     if m := PERIOD.search(query):
         found["period"] = f"20{m.group(1)}-20{m.group(2)}"
-    if LAW.search(query):
+    if LAW.search(query) or (
+        MEXICO.search(query) and not EU_CONTEXT.search(query) and not EU_PROGRAMME.search(query)
+        and not TOPIC_CODE.search(query)
+    ):
         found["kind"] = "law"
     return found
 
@@ -210,9 +237,10 @@ class Retriever:
         # The e5 leg embeds the question in a thread while the other legs run (docs/answering.md: it ranks
         # better for both languages, most for questions asked about a document in the other language).
         second_collections = [c for c in collections if c in SECOND_DENSE_COLLECTIONS]
+        unnamed = without_law_title(query)
         second_future = None
         if self.second is not None and second_collections:
-            second_future = self._threads.submit(self.embed_query, query, self.second.embedder)
+            second_future = self._threads.submit(self.embed_query, unnamed, self.second.embedder)
         if vector is None:
             vector = self.embed_query(query)
         excluded = implied_exclusions(query)
@@ -225,8 +253,10 @@ class Retriever:
         )
         chunks.update(self.catalog.chunks_by_id(ranked["dense"]))
 
-        # Keyword search on the question plus its glossary translation (cross-lingual keywords).
-        keyword_query = " ".join([query, *translate_terms(query)])
+        # Keyword search on the question plus its glossary translation (cross-lingual keywords), and the
+        # deadline's words when it asks whether a call is open.
+        deadline = DEADLINE_WORDS if asks_if_open(query) else ()
+        keyword_query = " ".join([unnamed, *translate_terms(unnamed), *deadline])
         keyword: list[str] = []
         for chunk, _score in self.catalog.keyword_search(keyword_query, self.pool, collections, filters, excluded):
             chunks[chunk.id] = chunk

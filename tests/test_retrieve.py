@@ -13,7 +13,8 @@ from assistant.language import detect_language
 from assistant.models import DOCUMENTS, PROJECTS, TOPICS
 from assistant.pipeline import build_index, build_retriever
 import assistant.retrieve
-from assistant.retrieve import MEXICAN_LAW, Filters, identifiers, implied_exclusions
+from assistant.catalog import fts_query
+from assistant.retrieve import MEXICAN_LAW, Filters, identifiers, implied_exclusions, implied_filters, without_law_title
 from tests.support import run_cli
 
 
@@ -50,6 +51,14 @@ def test_identifiers(query: str, expected: list[str]) -> None:
         ("SFS-33-2018 minimum number of participants from Africa", "h2020-wp1820-food_en.pdf", 90),
         # a named document is preferred x2 (x1.5 left the work programmes' evaluation paragraphs ahead of it)
         ("What does the evaluation form say about the quality of the consortium?", "h2020-evaluation-form-ria-einfra.pdf", 4),
+        # the law's name is left out of the search words (every page of it repeats them): before, pages 1-3
+        ("Does the Mexican science law say anything about international cooperation as a principle for public policy?",
+         "LGMHCTI", 6),
+        # whether a call is open is answered by its deadline in the call's conditions
+        ("¿Sigue abierta la SFS-6-2014 sobre intensificación sostenible en África?", "h2020-wp1415-food_en.pdf", 34),
+        # "informe financiero" names the cost-claims guide; "budget" finds "budgeted"
+        ("¿Puedo declarar en el informe financiero los costes que puse en el presupuesto de la propuesta?",
+         "h2020-avoid-finance-errors_en.pdf", 2),
     ],
 )
 def test_right_page_in_top_five(retriever, query: str, document: str, page: int) -> None:  # type: ignore[no-untyped-def]
@@ -135,6 +144,44 @@ def test_a_question_that_names_a_document_prefers_it(manifest, question: str, ex
     from assistant.guard import named_documents
 
     assert named_documents(question, manifest) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "implied"),
+    [
+        # a question about Mexico that says nothing of the EU is about Mexican rules: the law
+        ("Do private companies receiving Mexican public R&D support have to put in their own money?", {"kind": "law"}),
+        ("¿En México la investigación financiada por el Estado debe ser de acceso abierto?", {"kind": "law"}),
+        ("Tengo un socio mexicano que pide financiación de la UE", {}),
+        ("Can a Mexican partner join our consortium?", {}),
+        ("¿Un grupo mexicano puede participar en SFS-11-2016?", {}),
+        ("What does the 2018-2020 work programme say?", {"period": "2018-2020"}),
+    ],
+)
+def test_implied_filters(query: str, implied: dict[str, str]) -> None:
+    assert implied_filters(query) == implied
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Which laws did Mexico's 2023 General Law on Humanities, Sciences, Technologies and Innovation repeal?",
+         "Which laws did Mexico's 2023 repeal?"),
+        ("¿Qué dice la Ley General en materia de Humanidades, Ciencias, Tecnologías e Innovación sobre becas?",
+         "¿Qué dice la sobre becas?"),
+        ("Does the Mexican science law mention international cooperation?", "Does the mention international cooperation?"),
+        # the Council's name is not the law's: it says what the question is about
+        ("¿Qué es el Consejo Nacional de Humanidades, Ciencias y Tecnologías?",
+         "¿Qué es el Consejo Nacional de Humanidades, Ciencias y Tecnologías?"),
+    ],
+)
+def test_the_laws_name_is_left_out_of_the_search_words(query: str, expected: str) -> None:
+    assert " ".join(without_law_title(query).split()) == expected
+
+
+def test_keyword_terms_of_six_letters_or_more_match_as_prefixes() -> None:
+    """'budget' finds 'budgeted' ("not those budgeted for the project!"), 'costes' finds 'costes'/'costed'."""
+    assert fts_query("budget costes VAT evaluation") == '"budget"* OR "coste"* OR "vat" OR "evalua"*'
 
 
 def test_a_mexican_question_about_h2020_is_not_answered_from_the_mexican_law(retriever) -> None:  # type: ignore[no-untyped-def]
