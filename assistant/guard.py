@@ -9,13 +9,17 @@ from assistant.manifest import Document, Manifest
 from assistant.textutil import TOPIC_CODE, fold
 
 INJECTION = re.compile(
-    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules|prompt|above|previous)\b"
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|your rules|prompt|above|previous)\b"
     r"|\b(ignora|olvida|olvid[ae]n|omite|desobedece)\b.{0,40}\b(instrucciones|reglas|indicaciones|anteriores|todo)\b"
-    r"|\byou are now\b|\bahora eres\b|\bsystem prompt\b|\bprompt del sistema\b"
+    r"|\byou are now\b|\bahora eres\b|\bsystem prompt\b|\bprompt (del|de) sistema\b|\bsystem instructions\b"
+    r"|\binstrucciones (del|de) sistema\b"
     r"|\bact as\b.{0,30}\b(unrestricted|jailbreak|dan)\b|\bjailbreak\b"
-    r"|\b(just|simply) (say|answer|reply|respond) (that|with)\b|\b(responde|di|contesta|afirma) (solo |solamente )?que\b"
+    r"|\b(just|simply) (say|answer|reply|respond) (that|with)\b|\b(responde|di|contesta|afirma)(,[^,]{0,50},)? (solo |solamente )?que\b"
     r"|\bwithout (citing|quoting|sources)\b|\bsin (citar|fuentes|mencionar (las )?fuentes)\b"
-    r"|\b(confirm|pretend) that\b|\b(confirma|finge) que\b",
+    r"|\bwithout (checking|consulting|looking at|using|reading) (the |your |any )?(documents|sources|context)\b"
+    r"|\bsin (consultar|revisar|mirar|usar|leer) (los |las |tus |sus )?(documentos|fuentes|contexto)\b"
+    r"|\b(confirm|pretend)( \w+){0,2} that\b|\b(confirma|finge)( \w+){0,2} que\b"
+    r"|\bhidden instructions\b|\binstrucciones ocultas\b|\bignore the (retrieved )?(context|documents|sources)\b",
     re.IGNORECASE | re.DOTALL,
 )
 OPEN_CALL = re.compile(
