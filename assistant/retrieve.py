@@ -128,9 +128,17 @@ def identifiers(query: str) -> list[str]:
     for number in ARTICLE.findall(query):
         found.append(f"Artículo {number}.")
     for token in ACRONYM.findall(query):
-        if token not in COMMON_UPPER and token not in found and not any(token in f for f in found):
-            found.append(token)
+        if token in COMMON_UPPER or token in found or any(token in f for f in found) or _compound_name(token):
+            continue
+        found.append(token)
     return found
+
+
+def _compound_name(token: str) -> bool:
+    """A name such as "EU-China" or "UE-México": common abbreviations and capitalised words joined by
+    hyphens, not an acronym to look up (it made the heading "EU-China cooperation on soil." an answer)."""
+    parts = token.split("-")
+    return len(parts) > 1 and all(p in COMMON_UPPER or re.fullmatch(r"[A-Z][a-z]+", p) for p in parts)
 
 
 def is_code(ident: str) -> bool:

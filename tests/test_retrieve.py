@@ -32,6 +32,9 @@ def retriever(full_index):  # type: ignore[no-untyped-def]
         ("¿Qué dice el artículo 62 de la ley?", ["Artículo 62."]),
         ("partners of BELLA-S1 and GEMex", ["BELLA-S1", "GEMex"]),
         ("what is the budget of the EU for RIA?", []),
+        # names joined by hyphens are not acronyms (the heading "EU-China cooperation on soil." was quoted)
+        ("In SFS-40-2020 (EU-China soils), who pays for the Chinese partners?", ["SFS-40-2020"]),
+        ("cooperación UE-México en el proyecto GEMex", ["GEMex"]),
     ],
 )
 def test_identifiers(query: str, expected: list[str]) -> None:
