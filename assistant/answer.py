@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -298,8 +298,16 @@ class Assistant:
             lines.append(t(lang, "absent_programme", programme=label, url=docs[0].url if docs else ""))
         elif (year := later_period(standalone)) and not injection:
             lines.append(t(lang, "later_period", year=year))
+        elif not injection and asks_if_open(standalone) and _names_an_h2020_text(hits or ()):
+            # "Is SFS-24-2016 still open?" with no sentence that answers: the call is still closed
+            lines = [t(lang, "closed_call_not_found")]
         lines.append(t(lang, "covers", covers=coverage(self.manifest, lang)))
         return Answer(" ".join(lines), lang, True, (), contexts=tuple(hits or ()), mode="refusal")
+
+
+def _names_an_h2020_text(hits: Sequence[Hit]) -> bool:
+    """Whether the question's identifier (a topic code) was found verbatim in an H2020 text."""
+    return any("exact" in hit.sources and hit.chunk.programme == "h2020" for hit in hits)
 
 
 def build_assistant(settings: Settings) -> Assistant:

@@ -16,7 +16,7 @@ import numpy as np
 from assistant.embed import Embedder
 from assistant.guard import is_injection
 from assistant.language import detect_language
-from assistant.textutil import content_words, stem, translate_terms
+from assistant.textutil import TOPIC_CODE, content_words, stem, translate_terms
 from assistant.models import DOCUMENTS, Chunk, Hit
 from assistant.retrieve import acronyms
 
@@ -203,6 +203,8 @@ class ExtractiveAnswerer:
         # acronyms the question names (CELAC), as whole tokens; not topic codes, which the work programmes
         # list in tables
         named = [re.compile(rf"(?<![\w-]){re.escape(a)}(?![\w-])") for a in acronyms(question)]
+        # topic codes the question names: the sentences of that topic's own section (its heading names it)
+        codes = TOPIC_CODE.findall(question)
         candidates: list[tuple[int, Hit, str]] = []
         # per passage: the words that name its document itself ("the 2018-2020 work programme") do not tell
         # its sentences apart (they made its cover line the best answer to "... mention CELAC?"); heading words
@@ -232,8 +234,12 @@ class ExtractiveAnswerer:
             # a sentence about another country's arrangements (e.g. China's co-funding mechanism) does not
             # answer a question about Mexico
             elsewhere = 0.12 if asked and (places := self._places(sentence)) and not places & asked else 0.0
-            # a sentence that names the acronym the question asks about
-            naming = IDENTIFIER_BONUS if any(pattern.search(sentence) for pattern in named) else 0.0
+            # a sentence that names the acronym the question asks about, or is in the section of its topic
+            naming = (
+                IDENTIFIER_BONUS
+                if any(pattern.search(sentence) for pattern in named) or any(c in hit.chunk.heading for c in codes)
+                else 0.0
+            )
             score = (
                 float(sim) + 0.35 * overlap + 0.1 * heading[hit.chunk.id] + 0.08 / (rank + 1) + naming - brevity - elsewhere
             )

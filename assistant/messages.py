@@ -16,6 +16,9 @@ TEXT: dict[str, dict[str, str]] = {
         "missing": "The text that rules on this — {title} — is not in my sources; the official version is at {url}.",
         "missing_partial": "Note: the authoritative text on this — {title} — is not in my sources ({url}); "
         "the passages above are what my documents say.",
+        "closed_call_not_found": "I could not find this call's dates in my sources, but it is a Horizon 2020 call, "
+        "and Horizon 2020 (2014-2020) is closed: its calls no longer accept proposals. Its successor is Horizon "
+        "Europe (2021-2027), whose texts are not in my sources yet.",
         "h2020_closed": "Note: Horizon 2020 (2014-2020) is closed — its calls no longer accept proposals. "
         "Its successor is Horizon Europe (2021-2027), whose texts are not in my sources yet.",
         "absent_programme": "My sources do not include any {programme} text yet, so I can't answer this "
@@ -54,6 +57,9 @@ TEXT: dict[str, dict[str, str]] = {
         "missing": "El texto que regula esto — {title} — no está en mis fuentes; la versión oficial está en {url}.",
         "missing_partial": "Nota: el texto de referencia sobre esto — {title} — no está en mis fuentes ({url}); "
         "los fragmentos anteriores son lo que dicen mis documentos.",
+        "closed_call_not_found": "No encontré las fechas de esta convocatoria en mis fuentes, pero es una "
+        "convocatoria de Horizonte 2020, y Horizonte 2020 (2014-2020) está cerrado: sus convocatorias ya no admiten "
+        "propuestas. Su sucesor es Horizonte Europa (2021-2027), cuyos textos aún no están en mis fuentes.",
         "h2020_closed": "Nota: Horizonte 2020 (2014-2020) está cerrado: sus convocatorias ya no admiten propuestas. "
         "Su sucesor es Horizonte Europa (2021-2027), cuyos textos aún no están en mis fuentes.",
         "absent_programme": "Mis fuentes aún no incluyen ningún texto de {programme}, así que no puedo "
