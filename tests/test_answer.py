@@ -97,6 +97,19 @@ def test_h2020_is_said_to_be_closed_when_asked_as_if_open(assistant) -> None:  #
     assert "closed" not in answer.answer
 
 
+def test_a_closed_call_is_said_to_be_closed_even_without_its_dates(assistant) -> None:  # type: ignore[no-untyped-def]
+    """Its deadline sits in a table no sentence can be quoted from: the answer still says H2020 is closed."""
+    answer = assistant.ask("¿Todavía está abierta la convocatoria SFS-24-2016 de acuicultura con el Sudeste Asiático?")
+    assert "Horizonte 2020 (2014-2020) está cerrado" in answer.answer
+
+
+def test_a_topic_question_quotes_the_topics_own_section(assistant) -> None:  # type: ignore[no-untyped-def]
+    """Before: a table row of the 2016-2017 work programme and a 2018-2020 note on a selected project."""
+    answer = assistant.ask("SFS-50-2017 soil carbon: type of action and budget?")
+    first = answer.citations[0]
+    assert "wp1617" in first.document and first.page == 84, answer.answer
+
+
 def test_follow_up_question_uses_the_conversation(assistant) -> None:  # type: ignore[no-untyped-def]
     first = assistant.ask("What is the threshold for individual evaluation criteria?", conversation_id="c-1")
     follow = assistant.ask("and the overall threshold?", conversation_id="c-1")
