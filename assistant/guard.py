@@ -135,8 +135,9 @@ DOMAIN = re.compile(
     r"\b(h2020|horizon|horizonte|eu|ue|european|europe[oa]?|cordis|conacyt|conahcyt|secihti|grant|call|"
     r"convocatoria|proposal|propuesta|project|proyecto|wp|programme|programa|topic|tema|ley|law|art[ií]culo|"
     r"article|consejo|council|fund\w*|financ\w*|research\w*|investigaci\w*|cienc\w*|scien\w*|innova\w*|"
-    r"tecnolog\w*|technolog\w*|evaluat\w*|evalua\w*|eligib\w*|elegib\w*|cost\w*|budget|presupuesto|"
-    r"partner\w*|socio\w*|consorti\w*|particip\w*|r ?& ?d|i ?\+ ?d|apoyos?|support\w*|subsid\w*|subvenci\w*|"
+    r"tecnolog\w*|technolog\w*|evaluat\w*|(?:auto)?evalua\w*|eligib\w*|elegib\w*|cost\w*|budget|presupuesto|"
+    r"partner\w*|socio\w*|consorti\w*|consorci\w*|becas?|posgrado\w*|particip\w*|r ?& ?d|i ?\+ ?d|apoyos?|"
+    r"support\w*|subsid\w*|subvenci\w*|"
     r"bioeconom\w*|food|aliment\w*|agricult\w*|soil|suelo|marine|marin[oa]|forest\w*|climate|clima|"
     r"energ\w*|geotherm\w*|geot[eé]rm\w*|health|salud|virus|zika|msca|erc|ria|csa|sme|pyme|subcontract\w*|"
     r"subcontrat\w*|vat|iva|deadline|plazo|threshold|umbral|score\w*|puntua\w*|annex\w*|anexo\w*)\b",
@@ -146,5 +147,6 @@ DOMAIN = re.compile(
 
 def in_domain(question: str) -> bool:
     """Does the question touch EU research funding, Mexican science policy or CORDIS data at all?
-    (Place names alone do not count: "the weather in Mexico City" is not about research funding.)"""
-    return bool(DOMAIN.search(question))
+    (Place names alone do not count: "the weather in Mexico City" is not about research funding.)
+    Accents are folded first: "¿Qué se evalúa en la calidad del consorcio?" is about evaluation."""
+    return bool(DOMAIN.search(fold(question)))

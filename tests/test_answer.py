@@ -324,3 +324,19 @@ def test_instructions_in_a_question_are_recognised(question: str, injected: bool
     from assistant.guard import is_injection
 
     assert is_injection(question) is injected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("¿Qué se evalúa en la calidad del consorcio?", True),  # accents: "evalúa" was missed, and "consorcio"
+        ("¿Tengo que adjuntar la autoevaluación?", True),
+        ("¿Qué becas de posgrado da el Consejo Nacional?", True),
+        ("What's the weather going to be like in Mexico City tomorrow?", False),
+        ("¿Quién ganó el Mundial de fútbol de 2022?", False),
+    ],
+)
+def test_questions_about_research_funding_are_in_the_domain(question: str, expected: bool) -> None:
+    from assistant.guard import in_domain
+
+    assert in_domain(question) is expected
