@@ -30,6 +30,26 @@ MIN_SENTENCE, MAX_SENTENCE = 25, 420
 MAX_CANDIDATE_CHUNKS = 5
 MAX_SENTENCES = 3
 IDENTIFIER_BONUS = 0.15
+# A question asking for a quantity ("how many participants", "¿cuánto se tarda?", "what is the page limit")
+# is answered by a sentence that gives one.
+QUANTITY_QUESTION = re.compile(
+    r"\b(how (many|much|long|often)|what (is|was|are) the (maximum|minimum|limit|threshold|rate|amount|budget|size)|"
+    r"page limit|cu[aá]nt[oa]s?|m[aá]xim[oa]|m[ií]nim[oa]|l[ií]mite|umbral|tasa|plazo de)\b",
+    re.IGNORECASE,
+)
+NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|million|"
+    r"uno|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|doce|veinte|cien|mil|millones?)\b",
+    re.IGNORECASE,
+)
+REFERENCE = re.compile(
+    r"\b(annex(es)?|anexos?|parts?|partes?|sections?|secci[oó]n(es)?|articles?|art[ií]culos?|tables?|tablas?|"
+    r"chapters?|cap[ií]tulos?|pillars?|sub-?topics?|horizon|horizonte|h|programmes?)\s*\d[\d.,\s]*(and|y|e|or|o)?\s*\d*",
+    re.IGNORECASE,
+)
+YEARS = re.compile(r"\b(19|20)\d\d\s*[-–/]\s*(19|20)?\d\d\b")
+QUANTITY_BONUS = 0.1
+LABEL_WORDS = 8  # a part ending in a colon with at most this many words is a label ("Page limit:")
 CONTEXT = 300  # characters of the page read on each side of a passage to complete its cut sentences
 
 
@@ -64,7 +84,7 @@ def sentences(text: str, record: bool = False) -> list[str]:
     out = []
     # Footnotes are cut off their numbers and from each other ("84 AlantOS,www... 85 (COM(2012)497)
     # 86 Please note that participants from developed countries are not eligible ..." is three notes).
-    parts = [part for piece in BREAK.split(lined) for part in SENTENCE_END.split(piece)]
+    parts = _with_labels([part for piece in BREAK.split(lined) for part in SENTENCE_END.split(piece)], lined)
     # A passage may start or end mid-sentence: those fragments are not quoted.
     if parts and parts[0].strip()[:1].islower():
         parts = parts[1:]
@@ -87,6 +107,22 @@ def sentences(text: str, record: bool = False) -> list[str]:
         for piece in re.split(r"(?<=[;,])\s+", flat):
             if MIN_SENTENCE <= len(piece) <= MAX_SENTENCE:
                 out.append(piece)
+    return out
+
+
+def _with_labels(parts: list[str], text: str) -> list[str]:
+    """A short label ending in a colon stays with what it introduces: "Page limit: The cover page, and
+    sections 1, 2 and 3, together should not be longer than 70 pages." or "Type of Action: Research and
+    Innovation action" say what they are about only with their label (when the two are contiguous text)."""
+    flat = " ".join(text.split())
+    out: list[str] = []
+    for part in parts:
+        if out and (label := out[-1].strip()).endswith(":") and len(label.split()) <= LABEL_WORDS:
+            joined = f"{label} {part.strip()}"
+            if " ".join(joined.split()) in flat:
+                out[-1] = joined
+                continue
+        out.append(part)
     return out
 
 
@@ -205,6 +241,7 @@ class ExtractiveAnswerer:
         named = [re.compile(rf"(?<![\w-]){re.escape(a)}(?![\w-])") for a in acronyms(question)]
         # topic codes the question names: the sentences of that topic's own section (its heading names it)
         codes = TOPIC_CODE.findall(question)
+        quantity = bool(QUANTITY_QUESTION.search(question))
         candidates: list[tuple[int, Hit, str]] = []
         # per passage: the words that name its document itself ("the 2018-2020 work programme") do not tell
         # its sentences apart (they made its cover line the best answer to "... mention CELAC?"); heading words
@@ -240,8 +277,11 @@ class ExtractiveAnswerer:
                 if any(pattern.search(sentence) for pattern in named) or any(c in hit.chunk.heading for c in codes)
                 else 0.0
             )
+            # a sentence that gives a number when the question asks how many, how much or how long
+            amount = QUANTITY_BONUS if quantity and NUMBER.search(_without_codes(sentence)) else 0.0
             score = (
-                float(sim) + 0.35 * overlap + 0.1 * heading[hit.chunk.id] + 0.08 / (rank + 1) + naming - brevity - elsewhere
+                float(sim) + 0.35 * overlap + 0.1 * heading[hit.chunk.id] + 0.08 / (rank + 1)
+                + naming + amount - brevity - elsewhere
             )
             scored.append(Pick(hit.chunk, sentence, score, float(sim), elsewhere > 0))
         scored.sort(key=lambda p: -p.score)
@@ -256,6 +296,12 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(pick)
         return _in_reading_order(chosen)
+
+
+def _without_codes(sentence: str) -> str:
+    """The sentence without topic codes and references to numbered parts ("Annex 1", "sections 1, 2 and 3",
+    "Work Programme 2018-2020"), whose numbers are not amounts."""
+    return REFERENCE.sub(" ", YEARS.sub(" ", TOPIC_CODE.sub(" ", sentence)))
 
 
 def _similar(a: str, b: str) -> bool:

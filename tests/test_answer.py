@@ -235,6 +235,27 @@ def test_titles_and_headings_are_not_quotable() -> None:
     assert candidate_sentences(chunk) == ["The Commission considers that proposals requesting EUR 5 million are appropriate."]
 
 
+def test_a_short_label_stays_with_the_sentence_it_introduces() -> None:
+    """Template p. 14: "Page limit:" was cut off its sentence, which then did not say what it limits."""
+    text = (
+        "Page limit: The cover page, and s ections 1, 2 and 3, together should not be longer than 70\npages. "
+        "All tables in these sections must be included within this limit.\n"
+        "For single stage procedure:\n• Information on the outcome: Maximum 5 months."
+    )
+    assert sentences(text) == [
+        "Page limit: The cover page, and s ections 1, 2 and 3, together should not be longer than 70 pages.",
+        "All tables in these sections must be included within this limit.",
+        "For single stage procedure:",  # not glued to the bullet: the quote would lose its "•"
+        "Information on the outcome: Maximum 5 months.",
+    ]
+
+
+def test_a_question_about_a_quantity_quotes_the_sentence_that_gives_it(assistant) -> None:  # type: ignore[no-untyped-def]
+    """Before: "Please do not consider the page limit as a target!" came first and the 70 pages did not appear."""
+    answer = assistant.ask("What is the page limit for Part B of an H2020 RIA proposal?")
+    assert "70 pages" in answer.citations[0].quote, answer.answer
+
+
 def test_an_answer_about_an_acronym_quotes_the_sentence_that_names_it(assistant) -> None:  # type: ignore[no-untyped-def]
     for question in ("Does the 2018-2020 work programme mention CELAC?", "¿El programa de trabajo 2018-2020 menciona a la CELAC?"):
         answer = assistant.ask(question)
