@@ -46,6 +46,7 @@ from assistant.partners import (
 )
 from assistant.pipeline import Index
 from assistant.retrieve import RARE, Retriever, acronyms, identifiers
+from assistant.textutil import TOPIC_CODE
 
 log = logging.getLogger(__name__)
 
@@ -298,16 +299,17 @@ class Assistant:
             lines.append(t(lang, "absent_programme", programme=label, url=docs[0].url if docs else ""))
         elif (year := later_period(standalone)) and not injection:
             lines.append(t(lang, "later_period", year=year))
-        elif not injection and asks_if_open(standalone) and _names_an_h2020_text(hits or ()):
+        elif not injection and asks_if_open(standalone) and _names_an_h2020_topic(standalone, hits or ()):
             # "Is SFS-24-2016 still open?" with no sentence that answers: the call is still closed
             lines = [t(lang, "closed_call_not_found")]
         lines.append(t(lang, "covers", covers=coverage(self.manifest, lang)))
         return Answer(" ".join(lines), lang, True, (), contexts=tuple(hits or ()), mode="refusal")
 
 
-def _names_an_h2020_text(hits: Sequence[Hit]) -> bool:
-    """Whether the question's identifier (a topic code) was found verbatim in an H2020 text."""
-    return any("exact" in hit.sources and hit.chunk.programme == "h2020" for hit in hits)
+def _names_an_h2020_topic(question: str, hits: Sequence[Hit]) -> bool:
+    """Whether a topic code the question names was found verbatim in an H2020 text."""
+    codes = TOPIC_CODE.findall(question)
+    return any(hit.chunk.programme == "h2020" and any(c in hit.chunk.text for c in codes) for hit in hits)
 
 
 def build_assistant(settings: Settings) -> Assistant:

@@ -44,7 +44,8 @@ NUMBER = re.compile(
 )
 REFERENCE = re.compile(
     r"\b(annex(es)?|anexos?|parts?|partes?|sections?|secci[oó]n(es)?|articles?|art[ií]culos?|tables?|tablas?|"
-    r"chapters?|cap[ií]tulos?|pillars?|sub-?topics?|horizon|horizonte|h|programmes?)\s*\d[\d.,\s]*(and|y|e|or|o)?\s*\d*",
+    r"chapters?|cap[ií]tulos?|pillars?|sub-?topics?|horizon|horizonte|h|programmes?)"  # h: H2020
+    r"\s*\d[\d.,\s]*(and|y|e|or|o)?\s*\d*",
     re.IGNORECASE,
 )
 YEARS = re.compile(r"\b(19|20)\d\d\s*[-–/]\s*(19|20)?\d\d\b")
@@ -278,7 +279,7 @@ class ExtractiveAnswerer:
                 else 0.0
             )
             # a sentence that gives a number when the question asks how many, how much or how long
-            amount = QUANTITY_BONUS if quantity and NUMBER.search(_without_codes(sentence)) else 0.0
+            amount = QUANTITY_BONUS if quantity and NUMBER.search(_without_references(sentence)) else 0.0
             score = (
                 float(sim) + 0.35 * overlap + 0.1 * heading[hit.chunk.id] + 0.08 / (rank + 1)
                 + naming + amount - brevity - elsewhere
@@ -298,7 +299,7 @@ class ExtractiveAnswerer:
         return _in_reading_order(chosen)
 
 
-def _without_codes(sentence: str) -> str:
+def _without_references(sentence: str) -> str:
     """The sentence without topic codes and references to numbered parts ("Annex 1", "sections 1, 2 and 3",
     "Work Programme 2018-2020"), whose numbers are not amounts."""
     return REFERENCE.sub(" ", YEARS.sub(" ", TOPIC_CODE.sub(" ", sentence)))

@@ -101,12 +101,14 @@ def implied_filters(query: str) -> dict[str, str]:
     found: dict[str, str] = {}
     if m := PERIOD.search(query):
         found["period"] = f"20{m.group(1)}-20{m.group(2)}"
-    if LAW.search(query) or (
-        MEXICO.search(query) and not EU_CONTEXT.search(query) and not EU_PROGRAMME.search(query)
-        and not TOPIC_CODE.search(query)
-    ):
+    if LAW.search(query) or _about_mexico_alone(query):
         found["kind"] = "law"
     return found
+
+
+def _about_mexico_alone(query: str) -> bool:
+    """A question about Mexico that names nothing of the EU (no EU word, instrument or topic code)."""
+    return bool(MEXICO.search(query)) and not any(p.search(query) for p in (EU_CONTEXT, EU_PROGRAMME, TOPIC_CODE))
 
 
 MEXICAN_LAW = {"programme": "mexico", "kind": "law"}
