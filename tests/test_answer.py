@@ -10,7 +10,7 @@ import pytest
 
 from assistant.citations import normalise, quote_is_verified
 from assistant.errors import QuestionError
-from assistant.guard import later_period
+from assistant.guard import in_domain, is_injection, later_period
 from assistant.extractive import candidate_sentences, sentences
 from assistant.models import PROJECTS, Chunk
 from tests.support import run_cli
@@ -342,8 +342,6 @@ def test_a_place_name_alone_is_not_the_domain(assistant) -> None:  # type: ignor
     ],
 )
 def test_instructions_in_a_question_are_recognised(question: str, injected: bool) -> None:
-    from assistant.guard import is_injection
-
     assert is_injection(question) is injected
 
 
@@ -358,6 +356,4 @@ def test_instructions_in_a_question_are_recognised(question: str, injected: bool
     ],
 )
 def test_questions_about_research_funding_are_in_the_domain(question: str, expected: bool) -> None:
-    from assistant.guard import in_domain
-
     assert in_domain(question) is expected
