@@ -27,7 +27,8 @@ from assistant.textutil import content_words, stem
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: project records in their own keyword index (records_fts)
+# 2: project records in their own keyword index (records_fts); 3: prefix indexes for the stems
+SCHEMA_VERSION = 3
 FTS_TABLES = (("chunks_fts", "c.collection != 'projects'"), ("records_fts", "c.collection = 'projects'"))
 
 SCHEMA = """
@@ -61,13 +62,15 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 -- Two keyword indexes over the chunks: passages and topics, and the 38k CORDIS project records
 -- apart, so that searching the documents does not wade through the records' postings (8x faster).
+-- Keyword queries ask for words as prefixes of their five- or six-letter stems (fts_query): prefix
+-- indexes of those lengths answer them without scanning every term that starts so.
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     heading, text, content='chunks', content_rowid='rowid',
-    tokenize="unicode61 remove_diacritics 2"
+    tokenize="unicode61 remove_diacritics 2", prefix='5 6'
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5(
     heading, text, content='chunks', content_rowid='rowid',
-    tokenize="unicode61 remove_diacritics 2"
+    tokenize="unicode61 remove_diacritics 2", prefix='5 6'
 );
 CREATE TRIGGER IF NOT EXISTS chunks_fts_ai AFTER INSERT ON chunks WHEN new.collection != 'projects' BEGIN
     INSERT INTO chunks_fts(rowid, heading, text) VALUES (new.rowid, new.heading, new.text);
@@ -189,9 +192,10 @@ class Catalog:
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            rebuild = self._schema_version() == 1 or self._has_v1_triggers()
+            version = self._schema_version()
+            rebuild = (version is not None and version < SCHEMA_VERSION) or self._has_v1_triggers()
             if rebuild:
-                self._drop_v1_keyword_index()
+                self._drop_keyword_indexes()
             self.db.executescript(SCHEMA + PARTNER_SCHEMA)  # idempotent DDL; executescript manages its own transaction
             if rebuild:
                 self._fill_keyword_indexes()
@@ -216,9 +220,10 @@ class Catalog:
         found = "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'chunks_ai'"
         return bool(self.db.execute(found).fetchone())
 
-    def _drop_v1_keyword_index(self) -> None:
-        """Version 1 kept one keyword index for every chunk; version 2 splits off the project records."""
-        log.info("Upgrading the catalog %s: the keyword index is rebuilt in two parts (once, a few seconds)", self.path)
+    def _drop_keyword_indexes(self) -> None:
+        """The keyword indexes of an older catalog, to be rebuilt from the chunks: version 1 kept one for
+        every chunk, version 2 had no prefix indexes."""
+        log.info("Upgrading the catalog %s: the keyword indexes are rebuilt (once, a few seconds)", self.path)
         self.db.executescript(
             "DROP TRIGGER IF EXISTS chunks_ai; DROP TRIGGER IF EXISTS chunks_ad; DROP TABLE IF EXISTS chunks_fts;"
             " DROP TABLE IF EXISTS records_fts;"

@@ -10,6 +10,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -175,20 +176,29 @@ def candidate_sentences(chunk: Chunk, page_text: str | None = None) -> list[str]
     return out
 
 
+@lru_cache(maxsize=2048)
+def _quotable(chunk: Chunk, page_text: str | None) -> tuple[str, ...]:
+    """``candidate_sentences``, remembered: related questions bring back the same passages, and a
+    passage's sentences do not depend on the question (measured in docs/benchmarks.md)."""
+    return tuple(candidate_sentences(chunk, page_text))
+
+
 def _title_case(sentence: str) -> bool:
     """Every word with letters starts with a capital (a document title, a heading, a list of names)."""
     words = [w.lstrip("(“\"[•¿¡") for w in sentence.split() if any(ch.isalpha() for ch in w)]
     return len(words) >= 2 and all(w[:1].isupper() for w in words)
 
 
-def _document_terms(chunk: Chunk) -> set[str]:
+def _document_terms(chunk: Chunk) -> frozenset[str]:
     """The words that name a passage's kind of document and its period ("work programme", "2018-2020")."""
     return _terms(f"{chunk.kind.replace('-', ' ')} {chunk.period}")
 
 
-def _terms(text: str) -> set[str]:
-    """Content words, stemmed so that participate/participar meet."""
-    return {stem(w) for w in content_words(text)}
+@lru_cache(maxsize=16384)
+def _terms(text: str) -> frozenset[str]:
+    """Content words, stemmed so that participate/participar meet (remembered: the sentences of the
+    passages that come back for related questions)."""
+    return frozenset(stem(w) for w in content_words(text))
 
 
 class ExtractiveAnswerer:
@@ -246,14 +256,14 @@ class ExtractiveAnswerer:
         candidates: list[tuple[int, Hit, str]] = []
         # per passage: the words that name its document itself ("the 2018-2020 work programme") do not tell
         # its sentences apart (they made its cover line the best answer to "... mention CELAC?"); heading words
-        own: dict[str, set[str]] = {}
+        own: dict[str, frozenset[str]] = {}
         heading: dict[str, float] = {}
         for rank, hit in enumerate(hits[:MAX_CANDIDATE_CHUNKS]):
             chunk = hit.chunk
             own[chunk.id] = _document_terms(chunk)
             heading[chunk.id] = len(q_terms & _terms(chunk.heading)) / max(1, len(q_terms))
             page = self.page_text(chunk.doc_id, chunk.page_start) if self.page_text and chunk.page_start else None
-            for sentence in candidate_sentences(chunk, page):
+            for sentence in _quotable(chunk, page):
                 candidates.append((rank, hit, sentence))
         if not candidates:
             return []

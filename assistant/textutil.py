@@ -30,6 +30,8 @@ DASHES = str.maketrans({"–": "-", "—": "-", "‐": "-", "‑": "-"})
 
 def fold(text: str) -> str:
     """Lowercase without accents, dashes as '-', whitespace collapsed."""
+    if text.isascii():  # most English text: nothing to decompose (a fast path, same result)
+        return " ".join(text.lower().split())
     decomposed = unicodedata.normalize("NFKD", text.lower().translate(DASHES))
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split())
 

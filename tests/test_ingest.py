@@ -200,10 +200,22 @@ END;
 """
 
 
-@pytest.mark.parametrize("state", ["version-1", "version-2-with-version-1-triggers"])
+V2_KEYWORD_TABLES = """
+CREATE VIRTUAL TABLE chunks_fts USING fts5(
+    heading, text, content='chunks', content_rowid='rowid', tokenize="unicode61 remove_diacritics 2"
+);
+CREATE VIRTUAL TABLE records_fts USING fts5(
+    heading, text, content='chunks', content_rowid='rowid', tokenize="unicode61 remove_diacritics 2"
+);
+INSERT INTO chunks_fts(rowid, heading, text) SELECT rowid, heading, text FROM chunks WHERE collection != 'projects';
+INSERT INTO records_fts(rowid, heading, text) SELECT rowid, heading, text FROM chunks WHERE collection = 'projects';
+"""
+
+
+@pytest.mark.parametrize("state", ["version-1", "version-2", "version-2-with-version-1-triggers"])
 def test_an_old_keyword_index_is_rebuilt_on_open(tmp_path: Path, small_corpus, make_pdf, state: str) -> None:  # type: ignore[no-untyped-def]
-    """A version-1 catalog (one keyword index for all chunks), or one a development build left with both
-    versions' triggers (every new chunk indexed twice: the next delete fails with "database disk image is
+    """A version-1 catalog (one keyword index for all chunks), a version-2 one (no prefix indexes), or one a
+    development build left with both versions' triggers (every new chunk indexed twice: the next delete fails with "database disk image is
     malformed"), is repaired when opened; ingestion then replaces documents as usual."""
     import sqlite3
 
@@ -218,6 +230,11 @@ def test_an_old_keyword_index_is_rebuilt_on_open(tmp_path: Path, small_corpus, m
             " DROP TRIGGER records_fts_ad; DROP TABLE chunks_fts; DROP TABLE records_fts;"
             + V1_KEYWORD_TABLE + V1_KEYWORD_TRIGGERS + "UPDATE meta SET value = '1' WHERE key = 'schema_version';"
         )
+    elif state == "version-2":
+        db.executescript(
+            "DROP TABLE chunks_fts; DROP TABLE records_fts;"
+            + V2_KEYWORD_TABLES + "UPDATE meta SET value = '2' WHERE key = 'schema_version';"
+        )
     else:
         # Both versions' triggers, and a keyword index they damaged (deleting a project record from
         # chunks_fts, where version 2 never put it, broke the real one; a broken block stands in for it).
@@ -231,6 +248,8 @@ def test_an_old_keyword_index_is_rebuilt_on_open(tmp_path: Path, small_corpus, m
     assert catalog.integrity() == "ok"
     names = {r[0] for r in catalog.db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     assert names == {"chunks_fts_ai", "chunks_fts_ad", "records_fts_ai", "records_fts_ad"}
+    tables = dict(catalog.db.execute("SELECT name, sql FROM sqlite_master WHERE name IN ('chunks_fts', 'records_fts')"))
+    assert all("prefix='5 6'" in sql for sql in tables.values()) and len(tables) == 2
     assert catalog.keyword_search("threshold individual criteria", k=3)
     catalog.close()
 
