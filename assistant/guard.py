@@ -20,7 +20,15 @@ INJECTION = re.compile(
     r"|\bwithout (checking|consulting|looking at|using|reading) (the |your |any )?(documents|sources|context)\b"
     r"|\bsin (consultar|revisar|mirar|usar|leer) (los |las |tus |sus )?(documentos|fuentes|contexto)\b"
     r"|\b(confirm|pretend)( \w+){0,2} that\b|\b(confirma|finge)( \w+){0,2} que\b"
-    r"|\bhidden instructions\b|\binstrucciones ocultas\b|\bignore the (retrieved )?(context|documents|sources)\b",
+    r"|\bhidden instructions\b|\binstrucciones ocultas\b|\bignore the (retrieved )?(context|documents|sources)\b"
+    r"|\b(is|as) (now )?your (new )?(configuration|instructions|rules|role)\b"
+    r"|\b(es|son|como) (ahora )?(tu|tus) (nueva |nuevas )?(configuraci[oó]n|instrucciones|reglas|rol)\b"
+    r"|\b(stop|quit|no longer) (quoting|citing)\b|\bdeja de (citar|usar las fuentes)\b"
+    r"|[\"“'«]\s*(assistant|system|asistente|sistema)\s*:"
+    r"|\b(do not|don't|never) (use|consult|check|read|look at) (the |your |any )?(documents|sources|context)\b"
+    r"|\bno (uses|consultes|revises|mires|leas) (los |las |tus )?(documentos|fuentes|contexto)\b"
+    r"|\b(start|begin|end) (every|each|all|your) (answers?|repl(y|ies)|responses?)\b"
+    r"|\b(empieza|comienza|termina) (cada|todas las|tus) respuestas?\b",
     re.IGNORECASE | re.DOTALL,
 )
 OPEN_CALL = re.compile(
