@@ -9,6 +9,7 @@ filtered through it, so readers never see half an ingestion.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sqlite3
@@ -72,6 +73,10 @@ CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5(
     heading, text, content='chunks', content_rowid='rowid',
     tokenize="unicode61 remove_diacritics 2", prefix='5 6'
 );
+-- Their vocabularies (how many chunks hold each term): keyword_search leaves out the terms that more than
+-- half of an index's rows hold, which BM25 scores as nothing but which cost most of the search.
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts_terms USING fts5vocab('chunks_fts', 'row');
+CREATE VIRTUAL TABLE IF NOT EXISTS records_fts_terms USING fts5vocab('records_fts', 'row');
 CREATE TRIGGER IF NOT EXISTS chunks_fts_ai AFTER INSERT ON chunks WHEN new.collection != 'projects' BEGIN
     INSERT INTO chunks_fts(rowid, heading, text) VALUES (new.rowid, new.heading, new.text);
 END;
@@ -116,6 +121,33 @@ class DocumentState:
     ingested_at: str
 
 
+def _find_common_terms(db: sqlite3.Connection, table: str) -> set[str]:
+    """Words, and the five- and six-letter prefixes fts_terms asks for, that more than half of the rows
+    of a keyword index match."""
+    rows = db.execute(f"SELECT count(*) FROM chunks c WHERE {dict(FTS_TABLES)[table]}").fetchone()[0]
+    common = {f'"{term}"' for term, in db.execute(f"SELECT term FROM {table}_terms WHERE doc * 2 > ?", (rows,))}
+    # a prefix's rows are at most the sum of its words' rows: count exactly only where that sum is large
+    candidates = db.execute(
+        f"SELECT prefix FROM (SELECT substr(term, 1, 5) AS prefix, doc FROM {table}_terms WHERE length(term) >= 5 "
+        f"UNION ALL SELECT substr(term, 1, 6), doc FROM {table}_terms WHERE length(term) >= 6) "
+        "GROUP BY prefix HAVING sum(doc) * 2 > ?",
+        (rows,),
+    ).fetchall()
+    for (prefix,) in candidates:
+        phrase = f'"{prefix}"*'
+        if db.execute(f"SELECT count(*) FROM {table} WHERE {table} MATCH ?", (phrase,)).fetchone()[0] * 2 > rows:
+            common.add(phrase)
+    return common
+
+
+def _next_generation(db: sqlite3.Connection) -> None:
+    """Count one more change of the indexed documents (inside the transaction that makes it)."""
+    db.execute(
+        "INSERT INTO meta(key, value) VALUES ('generation', '1') "
+        "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+    )
+
+
 def _row_to_chunk(row: sqlite3.Row | tuple) -> Chunk:  # type: ignore[type-arg]
     (cid, doc_id, collection, document, p1, p2, locator, heading, lang, prog, kind, period, title, text) = row
     return Chunk(
@@ -157,13 +189,18 @@ def fts_query(text: str) -> str:
     forms (budget* ~ budgeted) meet, joined by OR and ranked by BM25. (From seven letters, the
     development set's top 5 lost es-012, "... los costes que puse en el presupuesto?", whose answer
     says "budgeted"; measured in docs/answering.md.)"""
+    return " OR ".join(fts_terms(text))
+
+
+def fts_terms(text: str) -> list[str]:
+    """The terms of :func:`fts_query`, each an FTS5 phrase (``"word"`` or ``"stem"*``)."""
     terms = []
     for word in content_words(text)[:48]:
         if len(word) >= 6 and not word.isdigit():
             terms.append(f'"{stem(word)}"*')
         else:
             terms.append(f'"{word}"')
-    return " OR ".join(dict.fromkeys(terms))
+    return list(dict.fromkeys(terms))
 
 
 FILTER_FIELDS = ("programme", "kind", "language", "period", "doc_id", "document")
@@ -190,6 +227,7 @@ class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
+        self._common: dict[tuple[str, int], frozenset[str]] = {}  # (keyword index, generation) -> terms
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             version = self._schema_version()
@@ -344,6 +382,7 @@ class Catalog:
             )
             if also is not None:
                 also(db)
+            _next_generation(db)
 
     def remove_documents(self, doc_ids: Iterable[str]) -> None:
         with self._write() as db:
@@ -351,6 +390,7 @@ class Catalog:
                 db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
                 db.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
                 db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+            _next_generation(db)
 
     def drop_orphan_sentence_vectors(self) -> int:
         """Sentence vectors of chunks that left the catalog."""
@@ -417,13 +457,17 @@ class Catalog:
     ) -> list[tuple[Chunk, float]]:
         """BM25 over heading and text (FTS5); higher score is better. ``where`` keeps the chunks whose
         fields have the given values, ``where_not`` drops those that have all of its values."""
-        query = fts_query(text)
-        if not query:
+        terms = fts_terms(text)
+        if not terms:
             return []
         wanted = [collection] if isinstance(collection, str) else list(collection or ())
         conditions, filter_params = _filter_sql(where, where_not)
         found: list[tuple[Chunk, float]] = []
         for table in _tables_for(wanted):
+            common = self._common_terms(table)
+            query = " OR ".join(t for t in terms if t not in common)
+            if not query:
+                continue
             sql = (
                 f"SELECT {CHUNK_SELECT}, bm25({table}, 2.0, 1.0) AS score FROM {table} "
                 f"JOIN chunks c ON c.rowid = {table}.rowid WHERE {table} MATCH ?"
@@ -478,6 +522,38 @@ class Catalog:
         for coll, n in db.execute("SELECT collection, count(*) FROM chunks GROUP BY collection"):
             out[f"chunks_{coll}"] = n
         return out
+
+    def generation(self) -> int:
+        """A number that grows with every change of the indexed documents: a key for what is computed
+        once from the whole index (which terms are common, the partner tables' totals)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _common_terms(self, table: str) -> frozenset[str]:
+        """The query terms (as :func:`fts_terms` writes them) that more than half of this keyword index's
+        rows match. FTS5's BM25 gives such a term an idf of 1e-6, so it changes no ranking, but matching
+        and scoring the rows it brings in cost most of a search: "projec"* and "partic"* are in every
+        CORDIS record (90 ms for a question naming an organisation, docs/benchmarks.md). Found by the
+        ingestion job (:meth:`remember_common_terms`); worked out here only for an index it has not seen."""
+        generation = self.generation()
+        cached = self._common.get((table, generation))
+        if cached is None:
+            stored = json.loads(self.get_meta("common_terms") or "{}")
+            if stored.get("generation") == generation and table in stored.get("tables", {}):
+                cached = frozenset(stored["tables"][table])
+            else:
+                cached = frozenset(_find_common_terms(self.db, table))
+            self._common[(table, generation)] = cached
+        return cached
+
+    def remember_common_terms(self) -> None:
+        """Work out the common terms of every keyword index once per change of the documents (0.6 s on
+        the full corpus), for every process that searches the index to read."""
+        stored = json.loads(self.get_meta("common_terms") or "{}")
+        generation = self.generation()
+        if stored.get("generation") != generation:
+            tables = {table: sorted(_find_common_terms(self.db, table)) for table, _ in FTS_TABLES}
+            self.set_meta("common_terms", json.dumps({"generation": generation, "tables": tables}))
 
     def stats_by_document(self) -> list[dict[str, object]]:
         rows = self.db.execute(

@@ -203,6 +203,7 @@ class PartnerIndex:
 
     def __init__(self, db_provider: Any) -> None:
         self._catalog = db_provider  # assistant.catalog.Catalog (thread-local connections)
+        self._counts: tuple[int, dict[str, int]] | None = None  # (catalog generation, counts)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -323,6 +324,14 @@ class PartnerIndex:
         ]
 
     def counts(self) -> dict[str, int]:
+        """The tables' totals (said with every partner answer): counted once per change of the index
+        (35 ms each time, docs/benchmarks.md)."""
+        generation = self._catalog.generation()
+        if self._counts is None or self._counts[0] != generation:
+            self._counts = (generation, self._count())
+        return dict(self._counts[1])
+
+    def _count(self) -> dict[str, int]:
         db = self.db
         return {
             "projects": db.execute("SELECT count(*) FROM partner_projects").fetchone()[0],

@@ -195,6 +195,7 @@ class Ingestor:
 
         with _Timer(report, "cleanup"):
             self._collect_garbage(report)
+            self.catalog.remember_common_terms()
         self.catalog.set_meta("embedder", self.embedder.name)
         report.seconds["total"] = time.perf_counter() - t0
         return report

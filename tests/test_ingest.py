@@ -308,6 +308,35 @@ def test_changed_and_removed_documents(tmp_path: Path, small_corpus, make_pdf) -
     assert _consistent(settings)["all"] == before["all"] - len(old_ids)
 
 
+def test_the_common_keyword_terms_follow_the_documents(tmp_path: Path, small_corpus, make_pdf) -> None:  # type: ignore[no-untyped-def]
+    """Ingestion works out which terms most rows of each keyword index hold (left out of keyword
+    queries) once per change of the documents, and stores them for every process that searches."""
+    import json
+
+    from assistant.catalog import _find_common_terms
+
+    corpus, docs = small_corpus
+    settings = _settings(tmp_path, corpus, docs)
+    assert _ingest(settings).ok
+    catalog = Catalog(settings.catalog_path)
+    first = catalog.generation()
+    stored = json.loads(catalog.get_meta("common_terms") or "{}")
+    assert first > 0 and stored["generation"] == first
+    assert stored["tables"]["chunks_fts"] == sorted(_find_common_terms(catalog.db, "chunks_fts"))
+    assert '"the"' in stored["tables"]["chunks_fts"]
+
+    assert _ingest(settings).ok  # nothing changed: nothing to work out again
+    assert catalog.generation() == first
+
+    target = corpus / "extra" / "guide.pdf"
+    target.parent.mkdir()
+    target.write_bytes(make_pdf(["EUMEX test guidance. Mexican entities may participate in projects."]).read_bytes())
+    settings = _settings(tmp_path, corpus, [*docs, generated_document("extra-guide", "extra/guide.pdf", corpus)])
+    assert _ingest(settings).ok
+    stored = json.loads(catalog.get_meta("common_terms") or "{}")
+    assert catalog.generation() > first and stored["generation"] == catalog.generation()
+
+
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [
