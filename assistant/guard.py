@@ -167,8 +167,23 @@ DOMAIN = re.compile(
 )
 
 
+# Travel and leisure errands: "Any tips for a cheap flight to Brussels? I'm going to the consortium kick-off
+# meeting" mentions a consortium but asks for a flight. Travel *costs* are on topic.
+ERRAND = re.compile(
+    r"\b(flights?|vuelos?|airlines?|aerolineas?|hotels?|hoteles|hostels?|hostales?|airbnb|restaurants?|restaurantes?|"
+    r"taxis?|uber|sightseeing|tourism|turismo|weather)\b"
+)
+COST_WORDS = re.compile(
+    r"\b(cost\w*|gasto\w*|eligib\w*|elegib\w*|reimburs\w*|reembols\w*|budget\w*|presupuest\w*|charge\w*|"
+    r"cargar|claim\w*|declar\w*|subsistence|dietas|viatic\w*|financ\w*|fund\w*|pay\w*|paid|pag[aeo]\w*)\b"
+)
+
+
 def in_domain(question: str) -> bool:
     """Does the question touch EU research funding, Mexican science policy or CORDIS data at all?
-    (Place names alone do not count: "the weather in Mexico City" is not about research funding.)
-    Accents are folded first: "¿Qué se evalúa en la calidad del consorcio?" is about evaluation."""
-    return bool(DOMAIN.search(fold(question)))
+    (Place names alone do not count: "the weather in Mexico City" is not about research funding; nor does
+    a travel errand on the way to a project meeting.) Accents are folded first: "¿Qué se evalúa en la
+    calidad del consorcio?" is about evaluation."""
+    folded = fold(question)
+    errand = ERRAND.search(folded) and not COST_WORDS.search(folded)
+    return bool(DOMAIN.search(folded)) and not errand

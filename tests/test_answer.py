@@ -326,6 +326,18 @@ def test_a_place_name_alone_is_not_the_domain(assistant) -> None:  # type: ignor
     assert answer.abstained and not answer.citations
 
 
+def test_a_travel_errand_is_refused_but_travel_costs_are_answered(assistant) -> None:  # type: ignore[no-untyped-def]
+    """A flight or a hotel for a project meeting is not research funding (the flight question was answered
+    with the "Brussels time" of a call's deadlines); whether the project may pay for them is."""
+    errand = assistant.ask("Any tips for a cheap flight to Brussels? I'm going to our consortium kick-off meeting.")
+    assert errand.abstained and not errand.citations
+    hotel = assistant.ask("¿Qué hotel me recomiendas cerca de la Comisión Europea para la reunión del proyecto?")
+    assert hotel.abstained and hotel.language == "es"
+    for question in ("Are flights to the consortium kick-off meeting eligible costs?",
+                     "¿El proyecto paga el hotel de la reunión del consorcio?"):
+        assert in_domain(question), question
+
+
 @pytest.mark.parametrize(
     ("question", "injected"),
     [
