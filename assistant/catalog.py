@@ -547,7 +547,7 @@ class Catalog:
         return cached
 
     def remember_common_terms(self) -> None:
-        """Work out the common terms of every keyword index once per change of the documents (0.6 s on
+        """Work out the common terms of every keyword index once per change of the documents (0.9 s on
         the full corpus), for every process that searches the index to read."""
         stored = json.loads(self.get_meta("common_terms") or "{}")
         generation = self.generation()
