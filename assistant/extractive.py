@@ -29,6 +29,7 @@ WEB_ADDRESS = re.compile(r"\(?(?:https?://|www\.)", re.IGNORECASE)
 LINE_START = re.compile(r"\n(?=[A-ZÁÉÍÓÚÑ¿¡“\"(•])")  # a line that starts like a sentence
 MIN_SENTENCE, MAX_SENTENCE = 25, 420
 MAX_CANDIDATE_CHUNKS = 5
+FINISHED = re.compile(r"[.!?;)\]»”\"]$")  # how a statement (not a title line) ends
 MAX_SENTENCES = 3
 IDENTIFIER_BONUS = 0.15
 # A question asking for a quantity ("how many participants", "¿cuánto se tarda?", "what is the page limit")
@@ -170,6 +171,8 @@ def candidate_sentences(chunk: Chunk, page_text: str | None = None) -> list[str]
             continue  # a web address or a name in a footnote
         if _title_case(sentence):
             continue  # a title, heading or name ("EN Horizon 2020 Work Programme 2018-2020 9."), not a statement
+        if chunk.page_start == 1 and chunk.collection == DOCUMENTS and not FINISHED.search(sentence):
+            continue  # a cover page's title lines ("Self-evaluation form Research and innovation actions ...")
         if is_injection(sentence):
             continue  # instructions inside a document are data, never an answer
         out.append(sentence)

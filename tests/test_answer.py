@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import json
 import re
 from pathlib import Path
@@ -178,6 +180,19 @@ def test_a_footnote_that_is_only_a_web_address_is_not_quotable() -> None:
         "Projects should also explore pathways for involvement of secondary and higher education."
     ]
 
+
+
+def test_a_cover_pages_title_lines_are_not_quotable() -> None:
+    """The evaluation form's cover (this passage, as pypdf reads it) was quoted as the answer to "What are
+    the evaluation thresholds for an H2020 research and innovation action?". A cover page's statements, and
+    the same lines on a later page, still are quotable."""
+    title = "Self-evaluation form\nResearch and innovation actions for\ne-Infrastructure proposals\nVersion 1.1"
+    cover = Chunk(id="c", doc_id="d", collection="documents", document="d.pdf", page_start=1, page_end=1, text=title)
+    assert candidate_sentences(cover) == []
+    later = candidate_sentences(replace(cover, page_start=3, page_end=3))
+    assert later and later[0].startswith("Self-evaluation form Research and innovation actions")
+    statement = "Proposals must be prepared and submitted via the online proposal submission system."
+    assert candidate_sentences(replace(cover, text=statement)) == [statement]
 
 # The foot of WP 2016-2017 p. 110 and a form on the proposal template p. 27, as pypdf reads them.
 FOOTNOTES = (
