@@ -130,8 +130,8 @@ class Assistant:
             if needs_rules_too(standalone):
                 t1 = time.perf_counter()
                 with self.cpu_slots:
-                    vector = self.retriever.embed_query(standalone)
                     hits = self.retriever.search(standalone, k=8, collections=(DOCUMENTS,))
+                    vector = self.retriever.embed_query(standalone)  # remembered from the search
                     rules = self._extractive(question, standalone, language, hits, vector)
                 timings["retrieve"] = (time.perf_counter() - t1) * 1000
             t2 = time.perf_counter()
@@ -146,8 +146,9 @@ class Assistant:
         else:
             t1 = time.perf_counter()
             with self.cpu_slots:
-                vector = self.retriever.embed_query(standalone)
+                # The search embeds the question itself, with e5 first: that is the longest leg.
                 hits = self.retrieve(standalone)
+                vector = self.retriever.embed_query(standalone)  # remembered from the search
             timings["retrieve"] = (time.perf_counter() - t1) * 1000
             answer = None
             if self.llm is not None:

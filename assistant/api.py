@@ -175,9 +175,9 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         if app.state.assistant is None:
             built = await run_in_threadpool(build_assistant, settings)
             try:
-                await run_in_threadpool(built.retriever.embed_query, "warm up")  # load the model now
+                await run_in_threadpool(built.retriever.warm_up)  # load the models and vectors now
             except EumexError as exc:
-                log.warning("embedder warm-up failed: %s", exc)
+                log.warning("warm-up failed (the first question will load the models): %s", exc)
             app.state.assistant = built
         bot = None
         if settings.telegram_in_api:  # the Telegram bot shares this process's assistant and feedback store

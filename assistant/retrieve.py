@@ -23,7 +23,7 @@ from assistant.errors import IndexNotReady
 from assistant.guard import asks_if_open
 from assistant.language import detect_language
 from assistant.models import DENSE_COLLECTIONS, DOCUMENTS, LANGUAGES, SECOND_DENSE_COLLECTIONS, Chunk, Hit
-from assistant.store import VectorStore
+from assistant.store import DenseHit, InMemoryVectors, VectorStore
 from assistant.textutil import TOPIC_CODE, translate_terms
 
 RRF_K = 60
@@ -79,15 +79,9 @@ class Filters:
     def __bool__(self) -> bool:
         return bool(self.where or self.where_not)
 
-    def chroma(self) -> dict | None:  # type: ignore[type-arg]
-        """The same filters as a Chroma ``where`` clause."""
-        clauses: list[dict] = [{key: value} for key, value in self.where.items()]  # type: ignore[type-arg]
-        if self.where_not:  # not (all of these): any one of them differs
-            unlike = [{key: {"$ne": value}} for key, value in self.where_not.items()]
-            clauses.append(unlike[0] if len(unlike) == 1 else {"$or": unlike})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+    def passing(self, catalog: Catalog, hits: Sequence[DenseHit]) -> set[str]:
+        """The ids of those hits whose chunks pass the filters."""
+        return catalog.live_ids([h.id for h in hits], self.where, self.where_not)
 
 
 def without_law_title(query: str) -> str:
@@ -170,6 +164,8 @@ class Retriever:
         self._query_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="e5-query")
         self._cache_lock = threading.Lock()
+        self._in_memory: dict[str, tuple[int, InMemoryVectors]] = {}
+        self._in_memory_lock = threading.Lock()
 
     def embed_query(self, query: str, embedder: Embedder | None = None) -> np.ndarray:
         """The query's vector by the main (or the given) embedder; recent queries are remembered."""
@@ -184,6 +180,25 @@ class Retriever:
                 if len(self._query_cache) > 512:
                     self._query_cache.popitem(last=False)
         return vector
+
+    def vectors(self, store: VectorStore) -> InMemoryVectors:
+        """The in-memory copy of a store's dense vectors, taken again when the catalog's generation says
+        the indexed documents changed (ingestion adds a document's vectors before its catalog rows)."""
+        generation = self.catalog.generation()
+        with self._in_memory_lock:
+            held = self._in_memory.get(store.embedder.name)
+            if held is None or held[0] != generation:
+                collections = SECOND_DENSE_COLLECTIONS if store is self.second else DENSE_COLLECTIONS
+                held = (generation, InMemoryVectors(store, collections))
+                self._in_memory[store.embedder.name] = held
+        return held[1]
+
+    def warm_up(self) -> None:
+        """Load the models and the in-memory vectors now rather than at the first question."""
+        for store in (self.store, self.second):
+            if store is not None:
+                self.embed_query("warm up", store.embedder)
+                self.vectors(store)
 
     def _dense(
         self,
@@ -202,22 +217,23 @@ class Retriever:
         best ``pool`` of each are taken, and scores in the question's own language are lowered by
         ``bias`` before they are ranked together.
 
-        Filters are applied in the catalog to a wider unfiltered candidate list: a Chroma query with a
-        metadata filter took 20-30 ms against 3-7 ms without (docs/benchmarks.md). Only when too few of
-        those candidates pass does the filtered Chroma query run."""
+        The search is exact, over the store's in-memory copy (:meth:`vectors`). Filters are applied in
+        the catalog to a wider candidate list; only when too few of those pass is the whole partition
+        ranked and filtered."""
         found: dict[str, float] = {}
         adjusted: dict[str, float] = {}
+        in_memory = self.vectors(store)
         for coll in collections:
             if coll not in DENSE_COLLECTIONS:
                 continue
             for language in languages:
-                hits = store.query(coll, language, vector, self.pool * (WIDEN if filters else 1))
+                hits = in_memory.nearest(coll, language, vector, self.pool * (WIDEN if filters else 1))
                 if filters:
-                    passing = self.catalog.live_ids([h.id for h in hits], filters.where, filters.where_not)
+                    passing = filters.passing(self.catalog, hits)
                     if len(passing) < self.pool and len(hits) == self.pool * WIDEN:
-                        hits = store.query(coll, language, vector, self.pool, filters.chroma())
-                    else:
-                        hits = [h for h in hits if h.id in passing][: self.pool]
+                        hits = in_memory.nearest(coll, language, vector)  # the whole partition, ranked
+                        passing = filters.passing(self.catalog, hits)
+                    hits = [h for h in hits if h.id in passing][: self.pool]
                 for hit in hits:
                     found[hit.id] = 1.0 - hit.distance
                     adjusted[hit.id] = found[hit.id] - (bias if language == question_language else 0.0)
@@ -350,15 +366,14 @@ class Retriever:
         work-programme page of a topic-code question down more often. docs/answering.md has the
         measurements behind ``RERANK_WEIGHT``."""
         assert self.second is not None
-        missing: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for cid in best:
-            chunk = chunks[cid]
-            if cid not in similarities and chunk.collection in SECOND_DENSE_COLLECTIONS:
-                missing[(chunk.collection, chunk.language)].append(cid)
+        missing = [
+            cid
+            for cid in best
+            if cid not in similarities and chunks[cid].collection in SECOND_DENSE_COLLECTIONS
+        ]
         scores = dict(similarities)
-        for (collection, language), ids in missing.items():
-            for cid, stored in self.second.vectors_of(collection, language, ids).items():
-                scores[cid] = float(stored @ vector)
+        for cid, passage in self.vectors(self.second).vectors_of(missing).items():
+            scores[cid] = float(passage @ vector)
         known = [scores[cid] for cid in best if cid in scores]
         floor = min(known, default=0.0)
         # A page is as close as its closest passage: a page's short tail ("Thresholds The threshold for

@@ -16,7 +16,7 @@ from assistant.catalog import Catalog
 from assistant.config import Settings
 from assistant.embed import make_embedder
 from assistant.models import DENSE_COLLECTIONS, DOCUMENTS, LANGUAGES, PROJECTS, TOPICS
-from assistant.pipeline import build_index
+from assistant.pipeline import build_index, build_retriever
 from assistant.store import ChromaEmbedding
 from ingestion.ingest import Ingestor
 from tests.support import EUMEX, chroma_server, cli_env, generated_document, local_copy, run_cli, write_manifest
@@ -308,6 +308,29 @@ def test_changed_and_removed_documents(tmp_path: Path, small_corpus, make_pdf) -
     assert _consistent(settings)["all"] == before["all"] - len(old_ids)
 
 
+def test_a_running_retriever_searches_what_ingestion_changes(tmp_path: Path, small_corpus, make_pdf) -> None:  # type: ignore[no-untyped-def]
+    """The retriever ranks an in-memory copy of the stored vectors: a server that keeps running while the
+    ingestion job replaces a document must find the new passages by their vectors, not only by keywords."""
+    corpus, docs = small_corpus
+    target = corpus / "extra" / "guide.pdf"
+    target.parent.mkdir()
+    target.write_bytes(make_pdf(["EUMEX test guidance. Mexican entities may participate in collaborative projects."]).read_bytes())
+    settings = _settings(
+        tmp_path, corpus, [*docs, generated_document("extra-guide", "extra/guide.pdf", corpus)], second_embedder="none"
+    )
+    assert _ingest(settings).ok
+    retriever = build_retriever(build_index(settings))
+    question = "Can Mexican entities take part in collaborative projects according to the EUMEX test guidance?"
+    first = [h for h in retriever.search(question, k=5) if h.chunk.doc_id == "extra-guide"]
+    assert first and "dense" in first[0].sources
+
+    target.write_bytes(make_pdf(["EUMEX test guidance, second version. Mexican entities may join collaborative projects."]).read_bytes())
+    assert _ingest(settings).ingested == ["extra/guide.pdf"]
+    second = [h for h in retriever.search(question, k=5) if h.chunk.doc_id == "extra-guide"]
+    assert second and second[0].chunk.id != first[0].chunk.id
+    assert "dense" in second[0].sources, second[0].sources
+
+
 def test_the_common_keyword_terms_follow_the_documents(tmp_path: Path, small_corpus, make_pdf) -> None:  # type: ignore[no-untyped-def]
     """Ingestion works out which terms most rows of each keyword index hold (left out of keyword
     queries) once per change of the documents, and stores them for every process that searches."""
@@ -467,6 +490,9 @@ def test_same_code_path_against_chroma_server(tmp_path: Path, small_corpus, mani
         hits = index.store.query(DOCUMENTS, "es", index.embedder.embed(["El Consejo Nacional de Humanidades, Ciencias y Tecnologías es un organismo público descentralizado"])[0], k=5)
         pages = {(c.doc_id, c.page_start) for c in index.catalog.chunks_by_id([h.id for h in hits]).values()}
         assert ("mx-lgmhcti-2023", 31) in pages
+        # the retriever's in-memory copy of the vectors is read from the server
+        hits = build_retriever(index).search("¿Qué es el Consejo Nacional de Humanidades, Ciencias y Tecnologías?", k=5)
+        assert any(h.chunk.page_start == 31 and {"dense", "e5"} <= set(h.sources) for h in hits), hits
         second = run_cli(["ingest", "--quiet"], env)
         assert "0 indexed, 4 unchanged" in second.stdout
 

@@ -202,31 +202,70 @@ def test_metadata_filter(retriever) -> None:  # type: ignore[no-untyped-def]
     assert hits and all(h.chunk.period == "2018-2020" for h in hits)
 
 
+def _chroma_where(filters: Filters) -> dict | None:  # type: ignore[type-arg]
+    """The same filters as a Chroma ``where`` clause (what Chroma's own filtered search is given)."""
+    clauses: list[dict] = [{key: value} for key, value in filters.where.items()]  # type: ignore[type-arg]
+    if filters.where_not:  # not (all of these): any one of them differs
+        unlike = [{key: {"$ne": value}} for key, value in filters.where_not.items()]
+        clauses.append(unlike[0] if len(unlike) == 1 else {"$or": unlike})
+    return None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
 @pytest.mark.parametrize(
-    ("filters", "wanted", "chroma_filtered"),
+    ("filters", "wanted", "whole_partition"),
     [
-        # common: most of the wide unfiltered candidate list passes, so Chroma's filtered query is not needed
+        # common: most of the wide candidate list passes
         (Filters({"period": "2018-2020"}, {}), lambda c: c.period == "2018-2020", False),
         (Filters({}, MEXICAN_LAW), lambda c: not (c.programme == "mexico" and c.kind == "law"), False),
-        # narrow: one small document, too few of the wide list pass, so the filtered Chroma query runs
+        # narrow: one small document, too few of the wide list pass, so the whole partition is ranked
         (Filters({"doc_id": "h2020-evaluation-form-ria"}, {}), lambda c: c.doc_id == "h2020-evaluation-form-ria", True),
     ],
 )
-def test_dense_filters_give_what_a_filtered_chroma_query_gives(retriever, monkeypatch, filters, wanted, chroma_filtered) -> None:  # type: ignore[no-untyped-def]
-    """Dense filters are applied in the catalog to a wider unfiltered candidate list (a filtered Chroma
-    query is 4-6x slower); the passages kept must be those Chroma's own filter keeps, best first."""
+def test_dense_filters_give_what_a_filtered_chroma_query_gives(retriever, monkeypatch, filters, wanted, whole_partition) -> None:  # type: ignore[no-untyped-def]
+    """Dense filters are applied in the catalog to a wider candidate list of the exact in-memory search;
+    the passages kept must be those Chroma's own filtered search keeps, best first."""
     query = "What is the threshold for individual evaluation criteria?"
     vector = retriever.embed_query(query)
-    calls: list[object] = []
-    query_store = retriever.store.query
-    monkeypatch.setattr(retriever.store, "query", lambda *a: calls.append(a[4] if len(a) > 4 else None) or query_store(*a))
+    in_memory = retriever.vectors(retriever.store)
+    sizes: list[int | None] = []
+    nearest = in_memory.nearest
+    monkeypatch.setattr(in_memory, "nearest", lambda *a: sizes.append(a[3] if len(a) > 3 else None) or nearest(*a))
     ranked, _ = retriever._dense(retriever.store, vector, (DOCUMENTS,), filters, ("en",), "en", 0.05)
-    assert any(where is not None for where in calls) == chroma_filtered, calls
+    assert (None in sizes) == whole_partition, sizes
     chunks = retriever.catalog.chunks_by_id(ranked)
     assert ranked and all(wanted(chunks[i]) for i in ranked)
-    expected = [h.id for h in retriever.store.query(DOCUMENTS, "en", vector, retriever.pool, filters.chroma())]
+    expected = [h.id for h in retriever.store.query(DOCUMENTS, "en", vector, retriever.pool, _chroma_where(filters))]
     overlap = len(set(ranked[:10]) & set(expected[:10]))
-    assert overlap >= 9, (ranked[:10], expected[:10])  # HNSW is approximate: filtered and unfiltered may differ by one
+    assert overlap >= 9, (ranked[:10], expected[:10])  # HNSW is approximate: it may differ by one
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_exact_in_memory_search_agrees_with_chroma(retriever, language: str) -> None:  # type: ignore[no-untyped-def]
+    """The retriever ranks an exact in-memory copy of the stored vectors: the same distances as Chroma's
+    for the passages both return, and the same passages (HNSW is approximate, so up to one of ten may
+    differ), for both dense models."""
+    questions = [
+        "What is the threshold for individual evaluation criteria?",
+        "¿Qué es el Consejo Nacional de Humanidades, Ciencias y Tecnologías?",
+        "Can Mexican organisations receive EU funding?",
+    ]
+    for store in (retriever.store, retriever.second):
+        in_memory = retriever.vectors(store)
+        collections = (DOCUMENTS, TOPICS) if store is retriever.store else (DOCUMENTS,)
+        assert len(in_memory) == sum(len(store.all_ids(c)) for c in collections)
+        for question in questions:
+            vector = retriever.embed_query(question, store.embedder)
+            ours = in_memory.nearest(DOCUMENTS, language, vector, 10)
+            chroma = store.query(DOCUMENTS, language, vector, 10)
+            assert [h.distance for h in ours] == sorted(h.distance for h in ours)
+            assert len({h.id for h in ours} & {h.id for h in chroma}) >= 9, (ours, chroma)
+            theirs = {h.id: h.distance for h in chroma}
+            for hit in ours:
+                if hit.id in theirs:
+                    assert hit.distance == pytest.approx(theirs[hit.id], abs=1e-4)
+            everything = in_memory.nearest(DOCUMENTS, language, vector)
+            assert len(everything) == len(store.all_ids(DOCUMENTS, language))
+            assert [h.id for h in everything[:10]] == [h.id for h in ours]
 
 
 def test_e5_similarity_reorders_the_fused_candidates(retriever, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -163,7 +163,7 @@ def run(settings: Settings) -> None:
     _token(settings)  # fail before loading the index
     assistant = build_assistant(settings)
     assistant.retriever.ensure_ready()  # IndexNotReady says: run `eumex ingest`
-    assistant.retriever.embed_query("warm up")  # load the model before the first question
+    assistant.retriever.warm_up()  # load the models and vectors before the first question
     application = build_application(settings, assistant)
     log.info("Telegram bot starting (Ctrl+C stops it)")
     try:
