@@ -61,6 +61,9 @@ CREATE TABLE IF NOT EXISTS chunks (
     text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+-- A project's record is found by its locator's start ("project 633053 (..."): GLOB on this index, 1 ms
+-- for 20 projects where LIKE scanned the 44k chunks (70-110 ms).
+CREATE INDEX IF NOT EXISTS chunks_locator ON chunks(locator);
 -- Two keyword indexes over the chunks: passages and topics, and the 38k CORDIS project records
 -- apart, so that searching the documents does not wade through the records' postings (8x faster).
 -- Keyword queries ask for words as prefixes of their five- or six-letter stems (fts_query): prefix
@@ -104,6 +107,7 @@ CREATE TABLE IF NOT EXISTS pages (
 """
 
 WORDS = re.compile(r"\w+", re.UNICODE)
+GLOB_SPECIAL = re.compile(r"([*?\[])")
 CHUNK_COLUMNS = (
     "id, doc_id, collection, document, page_start, page_end, locator, heading, language, programme, "
     "kind, period, title, text"
@@ -219,6 +223,12 @@ def _filter_sql(where: dict[str, str] | None, where_not: dict[str, str] | None) 
         sql += " AND NOT (" + " AND ".join(f"c.{key} = ?" for key in where_not) + ")"
         params += list(where_not.values())
     return sql, params
+
+
+
+def _glob_literal(text: str) -> str:
+    """Text that a GLOB pattern matches literally (its wildcards in brackets)."""
+    return GLOB_SPECIAL.sub(r"[\1]", text)
 
 
 class Catalog:
@@ -412,10 +422,10 @@ class Catalog:
         """The project record of each CORDIS project id (keyword-only collection), by id."""
         if not project_ids:
             return {}
-        cond = " OR ".join("locator LIKE ?" for _ in project_ids)
+        cond = " OR ".join("locator GLOB ?" for _ in project_ids)  # GLOB, not LIKE: it uses chunks_locator
         sql = f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE collection = 'projects' AND ({cond})"
         out: dict[str, Chunk] = {}
-        for row in self.db.execute(sql, [f"project {pid} (%" for pid in project_ids]):
+        for row in self.db.execute(sql, [f"project {_glob_literal(pid)} (*" for pid in project_ids]):
             chunk = _row_to_chunk(row)
             out[(chunk.locator or "").split()[1]] = chunk
         return out

@@ -241,3 +241,12 @@ def test_partner_answers_carry_the_project_records_as_contexts(assistant: Assist
     hits = assistant.retrieve("Which Mexican organisations took part in H2020 projects?")
     assert {h.chunk.locator.split()[1] for h in hits} == {"101019318", "609837", "611517"}
     assert all(h.chunk.collection == "projects" for h in hits)
+
+
+def test_project_records_are_found_by_their_exact_id(assistant: Assistant) -> None:
+    """A project's record is looked up by its locator's start through an index (GLOB): the id is matched
+    literally, so a wildcard in it finds nothing, and one project's id does not find another's."""
+    catalog = assistant.index.catalog
+    found = catalog.project_chunks(["633053", "807097", "63305*", "8070?7", "80709"])
+    assert sorted(found) == ["633053", "807097"]
+    assert found["633053"].locator.startswith("project 633053 (h2020-projects_dashboard-export.xlsx, row 2")
