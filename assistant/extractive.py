@@ -129,8 +129,10 @@ def _with_labels(parts: list[str], text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=256)
 def _lined(text: str) -> str:
-    """Whitespace collapsed within lines, line breaks kept (sentences() reads them)."""
+    """Whitespace collapsed within lines, line breaks kept (sentences() reads them); remembered, as the
+    passages of one page are completed from the same page text."""
     return re.sub(r" *\n *", "\n", re.sub(r"[^\S\n]+", " ", text)).strip()
 
 
@@ -165,7 +167,7 @@ def candidate_sentences(chunk: Chunk, page_text: str | None = None) -> list[str]
     """The sentences of a passage that may be quoted as an answer (the ingestion job embeds these)."""
     out = []
     for sentence in passage_sentences(chunk, page_text):
-        if sentence.endswith(":") or sum(ch.isalpha() for ch in sentence) < 0.5 * len(sentence):
+        if sentence.endswith(":") or sum(map(str.isalpha, sentence)) < 0.5 * len(sentence):
             continue  # a heading or a table row, not a statement
         if len([w for w in sentence.split() if not WEB_ADDRESS.match(w)]) < 3:
             continue  # a web address or a name in a footnote
@@ -188,8 +190,13 @@ def _quotable(chunk: Chunk, page_text: str | None) -> tuple[str, ...]:
 
 def _title_case(sentence: str) -> bool:
     """Every word with letters starts with a capital (a document title, a heading, a list of names)."""
-    words = [w.lstrip("(“\"[•¿¡") for w in sentence.split() if any(ch.isalpha() for ch in w)]
-    return len(words) >= 2 and all(w[:1].isupper() for w in words)
+    words = 0
+    for word in sentence.split():
+        if any(map(str.isalpha, word)):
+            if not word.lstrip("(“\"[•¿¡")[:1].isupper():
+                return False  # most sentences end here, at their second word
+            words += 1
+    return words >= 2
 
 
 def _document_terms(chunk: Chunk) -> frozenset[str]:
