@@ -168,10 +168,12 @@ DOMAIN = re.compile(
 
 
 # Travel and leisure errands: "Any tips for a cheap flight to Brussels? I'm going to the consortium kick-off
-# meeting" mentions a consortium but asks for a flight. Travel *costs* are on topic.
+# meeting" mentions a consortium but asks for a flight; "¿Me recomiendas una serie de Netflix para desconectar
+# ... después de entregar la propuesta?" mentions a proposal but asks for a series. Travel *costs* are on topic.
 ERRAND = re.compile(
     r"\b(flights?|vuelos?|airlines?|aerolineas?|hotels?|hoteles|hostels?|hostales?|airbnb|restaurants?|restaurantes?|"
-    r"taxis?|uber|sightseeing|tourism|turismo|weather)\b"
+    r"taxis?|uber|sightseeing|tourism|turismo|weather|"
+    r"netflix|hbo|movies?|peliculas?|tv (series|shows?)|series de (tv|television)|video ?games?|videojuegos?)\b"
 )
 COST_WORDS = re.compile(
     r"\b(cost\w*|gasto\w*|eligib\w*|elegib\w*|reimburs\w*|reembols\w*|budget\w*|presupuest\w*|charge\w*|"

@@ -353,6 +353,18 @@ def test_a_travel_errand_is_refused_but_travel_costs_are_answered(assistant) -> 
         assert in_domain(question), question
 
 
+def test_a_leisure_errand_is_refused_though_it_mentions_a_proposal(assistant) -> None:  # type: ignore[no-untyped-def]
+    """A film or a series to unwind after the deadline is not research funding (such a question was answered
+    with a call's EUR 7 million budget line)."""
+    for question, language in (
+        ("Can you recommend a good movie to watch once our Horizon 2020 proposal is submitted?", "en"),
+        ("¿Qué película me recomiendas para descansar después de enviar la propuesta al programa de trabajo?", "es"),
+    ):
+        answer = assistant.ask(question)
+        assert answer.abstained and not answer.citations and answer.language == language, answer.answer
+    assert not in_domain("Any TV series about EU research projects worth watching before the evaluation?")
+
+
 @pytest.mark.parametrize(
     ("question", "injected"),
     [
