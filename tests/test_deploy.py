@@ -18,6 +18,7 @@ import httpx
 import pytest
 import yaml
 
+from assistant.catalog import Catalog
 from tests.support import EUMEX, chroma_server, cli_env, free_port, local_copy, run_cli, write_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -290,7 +291,8 @@ def _assert_cited(response: httpx.Response, documents: set[str]) -> dict:  # typ
 
 @pytest.mark.server
 def test_full_stack_two_replicas_on_a_chroma_server(tmp_path: Path, corpus_dir: Path, manifest) -> None:  # type: ignore[no-untyped-def]
-    """ingest -> `chroma run`; two `eumex serve` replicas on one server and data dir; Chroma down -> 503."""
+    """ingest -> `chroma run`; two `eumex serve` replicas on one server and data dir; Chroma down -> answers
+    from the in-memory vectors until the documents change, then 503."""
     corpus = tmp_path / "corpus"
     docs = [local_copy(manifest.get(d), corpus_dir, corpus) for d in SMALL_DOCS]
     paths = {d.path for d in docs}
@@ -325,7 +327,13 @@ def test_full_stack_two_replicas_on_a_chroma_server(tmp_path: Path, corpus_dir: 
             assert {json.loads(line)["conversation_id"] for line in listed.stdout.splitlines()} == {
                 "replica-0", "replica-1"}
 
-        # The Chroma server is gone: a clear 503 in the app's error shape, and the replica stays up.
+        # The Chroma server is gone. Nothing has changed since the replicas read their in-memory copy of the
+        # vectors, so they still answer from it; once the documents change (the catalog's generation, as an
+        # ingestion job moves it) a replica must read the vectors again: a clear 503 in the app's error
+        # shape, and the replica stays up.
+        _assert_cited(_ask(apis[0].url, "Which errors in cost claims are the most common?"), paths)
+        catalog = Catalog(data / "catalog.sqlite3")
+        catalog.set_meta("generation", str(catalog.generation() + 1))
         down = _ask(apis[0].url, "Which errors in cost claims are the most common?")
         assert down.status_code == 503, down.text
         assert down.json() == {"detail": "The index is unavailable right now."}
