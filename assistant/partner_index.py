@@ -21,6 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.textutil import fold
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS partner_projects (
     project_id TEXT PRIMARY KEY,
@@ -198,6 +200,25 @@ def _cells_of_first(project: Any) -> dict[str, str]:
     return project.participants[0].cells if project.participants else {}
 
 
+
+def _organisation_named(word: str) -> tuple[str, list[str]]:
+    """An SQL condition on a participation row: its organisation is named by this word. An acronym (all
+    capitals: "UNAM") is the organisation's short name or a whole word of its name, since as a substring it
+    names others too (UNAMUR is the University of Namur); another word ("Monterrey", "Fraunhofer") may be
+    part of either."""
+    if word.isupper():
+        return "(short_name = ? COLLATE NOCASE OR ' ' || organisation || ' ' LIKE ?)", [word, f"% {word} %"]
+    return "(organisation LIKE ? OR short_name LIKE ?)", [f"%{word}%", f"%{word}%"]
+
+
+def names_organisation(word: str, row: ParticipationRow) -> bool:
+    """The rule of :func:`_organisation_named` for a row already read (accents aside)."""
+    folded, name, short = fold(word), fold(row.organisation), fold(row.short_name)
+    if word.isupper():
+        return short == folded or f" {folded} " in f" {name} "
+    return folded in name or folded in short
+
+
 class PartnerIndex:
     """Read access to the partner tables (a view over the catalog's SQLite connection)."""
 
@@ -294,8 +315,9 @@ class PartnerIndex:
             where.append("role = ? COLLATE NOCASE")
             params.append(role)
         for word in organisation_words:
-            where.append("(organisation LIKE ? OR short_name LIKE ?)")
-            params += [f"%{word}%", f"%{word}%"]
+            condition, values = _organisation_named(word)
+            where.append(condition)
+            params += values
         sql = "SELECT * FROM partner_participations"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -303,8 +325,10 @@ class PartnerIndex:
         return [_participation(r) for r in self.db.execute(sql, [*params, limit])]
 
     def count_organisations_matching(self, word: str) -> int:
+        """How many organisations :meth:`participations` finds for this word."""
+        condition, values = _organisation_named(word)
         return self.db.execute(
-            "SELECT count(DISTINCT organisation) FROM partner_participations WHERE organisation LIKE ?", (f"%{word}%",)
+            f"SELECT count(DISTINCT organisation) FROM partner_participations WHERE {condition}", values
         ).fetchone()[0]
 
     # --- reference data --------------------------------------------------------------------

@@ -23,7 +23,7 @@ from assistant.citations import row_quote, row_quote_verified
 from assistant.manifest import Manifest
 from assistant.messages import t
 from assistant.models import PROJECTS, TOPICS, Answer, Citation
-from assistant.partner_index import Coverage, ParticipationRow, PartnerIndex, ProjectRow
+from assistant.partner_index import Coverage, ParticipationRow, PartnerIndex, ProjectRow, names_organisation
 from assistant.retrieve import TOPIC_CODE, Retriever, acronyms
 from assistant.textutil import content_words, euro, fold, stem, translate_terms
 
@@ -332,11 +332,23 @@ class PartnerSearch:
         subject_text = RULES_INTENT.sub(" ", query)
         subject = [w for w in content_words(subject_text) if w not in GENERIC and not TOPIC_CODE.fullmatch(w.upper())]
         subject = [w for w in subject if not any(w in fold(n) for n in names)]
+        # organisations named in the question (proper nouns such as "Monterrey", "Fraunhofer" or "UNAM"); an
+        # organisation's acronym says who took part, not what a project is about (as part of a title word,
+        # UNAM found TSuNAMI), while a word such as "Zika" may be both
+        organisations = [] if names else [
+            w for w in proper_nouns(query) if 0 < self.index.count_organisations_matching(w) <= 20
+        ]
+        subject = [w for w in subject if w not in {fold(o) for o in organisations if o.isupper()}]
         concepts = [
             {x for x in (stem(w), *(stem(y) for tr in translate_terms(w) for y in content_words(tr))) if len(x) >= 3}
             for w in subject
         ]
         concepts = [c for c in concepts if c]
+        for word in organisations:
+            parts = self.index.participations(organisation_words=[word], limit=50)
+            for project in self.index.projects(p.project_id for p in parts).values():
+                add(project, 3.0, (f"participa una organización «{word}»" if es
+                                   else f"an organisation matching '{word}' took part"))
         # 3. lexical: titles and topic titles that mention every concept of the question (any language
         #    through the glossary), then semantic and keyword search over topic and project records
         if concepts and not names:
@@ -357,13 +369,6 @@ class PartnerSearch:
                     for project in self.index.projects([m.group(1)]).values():
                         add(project, weight * 1.5, "el título o el tema coinciden" if es
                             else "title or topic matches your question")
-            # organisations named in the question (proper nouns such as "Monterrey" or "Fraunhofer")
-            for word in proper_nouns(query):
-                if 0 < self.index.count_organisations_matching(word) <= 20:
-                    parts = self.index.participations(organisation_words=[word], limit=50)
-                    for project in self.index.projects(p.project_id for p in parts).values():
-                        add(project, 3.0, (f"participa una organización «{word}»" if es
-                                           else f"an organisation matching '{word}' took part"))
             # re-rank by how many of the question's concepts the project's own words cover
             for m in matches.values():
                 words = {stem(w) for w in content_words(f"{m.project.acronym} {m.project.title} {m.project.topic_title}")}
@@ -372,7 +377,7 @@ class PartnerSearch:
                 if covered == 0 and not any("organi" in r or "named" in r or "nombrado" in r for r in m.reasons):
                     m.score -= 1.0
         # 4. a country-only question: every participation of that country
-        structured_only = not subject and not names and not filters.topic
+        structured_only = not subject and not names and not filters.topic and not organisations
         if filters.countries and structured_only:
             parts = self.index.participations(countries=filters.countries, role=filters.role)
             for project in self.index.projects(p.project_id for p in parts).values():
@@ -464,10 +469,9 @@ class PartnerSearch:
         # organisations named in the question first, then those in more of the matching projects,
         # coordinators first, then in the order of their best project
         order = {m.project.project_id: i for i, m in enumerate(ranked)}
-        named = [fold(w) for w in named_words]
         out.sort(
             key=lambda o: (
-                not any(w in fold(o.name) for w in named),
+                not any(names_organisation(w, row) for w in named_words for row, _ in o.participations),
                 -len(o.participations),
                 -o.coordinated,
                 min(order[p.project_id] for _, p in o.participations),

@@ -250,3 +250,30 @@ def test_project_records_are_found_by_their_exact_id(assistant: Assistant) -> No
     found = catalog.project_chunks(["633053", "807097", "63305*", "8070?7", "80709"])
     assert sorted(found) == ["633053", "807097"]
     assert found["633053"].locator.startswith("project 633053 (h2020-projects_dashboard-export.xlsx, row 2")
+
+
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("¿Qué proyectos de CORDIS tienen participantes de la UNAM?", "es"),
+        ("Which projects in the CORDIS data has UNAM taken part in?", "en"),
+    ],
+)
+def test_an_organisation_named_by_its_acronym(assistant: Assistant, partners: PartnerSearch, corpus_dir: Path,
+                                              question: str, lang: str) -> None:
+    """"UNAM" is an organisation's short name: its projects are found through its participation rows and it
+    is listed (and cited) first, not projects whose titles merely contain the letters (TSuNAMI, DUNAMICS) nor
+    the organisations whose short names start with them (UNAMUR, the University of Namur)."""
+    expected = set()
+    for document in PARTICIPATION_FILES:
+        table = read_table(corpus_dir / document, document)
+        expected |= {r["project_id"] for r in table.rows if r.get("legal_short_name", "").upper() == "UNAM"}
+    assert expected
+    answer = assistant.ask(question)
+    assert answer.mode == "partners" and answer.language == lang
+    projects = {c.locator.split()[1] for c in answer.citations if c.locator and c.n <= len(expected)}
+    assert projects == expected, answer.answer
+    assert "TSuNAMI" not in answer.answer and "NAMUR" not in answer.answer
+    organisations = answer.answer.split("\n\n")[1].split("\n")
+    assert organisations[1].startswith("- UNIVERSIDAD NACIONAL AUTONOMA DE MEXICO"), organisations[:3]
+    assert_citations_verified(answer, partners, corpus_dir)
