@@ -225,7 +225,6 @@ def _filter_sql(where: dict[str, str] | None, where_not: dict[str, str] | None) 
     return sql, params
 
 
-
 def _glob_literal(text: str) -> str:
     """Text that a GLOB pattern matches literally (its wildcards in brackets)."""
     return GLOB_SPECIAL.sub(r"[\1]", text)

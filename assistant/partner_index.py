@@ -200,7 +200,6 @@ def _cells_of_first(project: Any) -> dict[str, str]:
     return project.participants[0].cells if project.participants else {}
 
 
-
 def _organisation_named(word: str) -> tuple[str, list[str]]:
     """An SQL condition on a participation row: its organisation is named by this word. An acronym (all
     capitals: "UNAM") is the organisation's short name or a whole word of its name, since as a substring it

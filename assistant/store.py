@@ -247,7 +247,6 @@ class InMemoryVectors:
     """
 
     def __init__(self, store: VectorStore, collections: Sequence[str]) -> None:
-        self.embedder_name = store.embedder.name
         self._partitions: dict[tuple[str, str], tuple[list[str], np.ndarray]] = {}
         self._rows: dict[str, tuple[np.ndarray, int]] = {}
         for collection in collections:
@@ -277,15 +276,13 @@ class InMemoryVectors:
         self, collection: str, language: str, vector: np.ndarray, k: int | None = None
     ) -> list[DenseHit]:
         """The k nearest chunks of one language partition by cosine distance (all of them, ranked,
-        when k is None)."""
+        when k is None); equal distances (repeated boilerplate passages) keep the store's order."""
         ids, matrix = self._partitions.get((collection, language), ([], np.zeros((0, 0), dtype=np.float32)))
         if not ids:
             return []
         query = np.asarray(vector, dtype=np.float32)
         similarity = matrix @ (query / max(float(np.linalg.norm(query)), 1e-12))
-        n = len(ids) if k is None else min(k, len(ids))
-        top = np.argpartition(-similarity, n - 1)[:n] if n < len(ids) else np.arange(len(ids))
-        top = top[np.argsort(-similarity[top], kind="stable")]
+        top = np.argsort(-similarity, kind="stable")[:k]  # a full sort of a few thousand: ~0.1 ms
         return [DenseHit(ids[i], 1.0 - float(similarity[i])) for i in top]
 
     def vectors_of(self, ids: Iterable[str]) -> dict[str, np.ndarray]:
