@@ -14,10 +14,11 @@ import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -106,6 +107,7 @@ CREATE TABLE IF NOT EXISTS pages (
 );
 """
 
+T = TypeVar("T")
 WORDS = re.compile(r"\w+", re.UNICODE)
 GLOB_SPECIAL = re.compile(r"([*?\[])")
 CHUNK_COLUMNS = (
@@ -236,7 +238,9 @@ class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
-        self._common: dict[tuple[str, int], frozenset[str]] = {}  # (keyword index, generation) -> terms
+        self._per_generation: dict[Hashable, Any] = {}  # see per_generation()
+        self._per_generation_at: int | None = None
+        self._per_generation_lock = threading.RLock()
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             version = self._schema_version()
@@ -533,10 +537,22 @@ class Catalog:
         return out
 
     def generation(self) -> int:
-        """A number that grows with every change of the indexed documents: a key for what is computed
-        once from the whole index (which terms are common, the partner tables' totals)."""
+        """A number that grows with every change of the indexed documents (see :meth:`per_generation`)."""
         row = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
         return int(row[0]) if row else 0
+
+    def per_generation(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, remembered until the indexed documents change: for what is worked out once from
+        the whole index (its common keyword terms, the partner tables' totals, the retriever's in-memory
+        vectors). What an older generation remembered is dropped."""
+        generation = self.generation()
+        with self._per_generation_lock:
+            if self._per_generation_at != generation:
+                self._per_generation.clear()
+                self._per_generation_at = generation
+            if key not in self._per_generation:
+                self._per_generation[key] = compute()
+            return self._per_generation[key]  # type: ignore[no-any-return]
 
     def _common_terms(self, table: str) -> frozenset[str]:
         """The query terms (as :func:`fts_terms` writes them) that more than half of this keyword index's
@@ -544,25 +560,24 @@ class Catalog:
         and scoring the rows it brings in cost most of a search: "projec"* and "partic"* are in every
         CORDIS record (90 ms for a question naming an organisation, docs/benchmarks.md). Found by the
         ingestion job (:meth:`remember_common_terms`); worked out here only for an index it has not seen."""
-        generation = self.generation()
-        cached = self._common.get((table, generation))
-        if cached is None:
-            stored = json.loads(self.get_meta("common_terms") or "{}")
-            if stored.get("generation") == generation and table in stored.get("tables", {}):
-                cached = frozenset(stored["tables"][table])
-            else:
-                cached = frozenset(_find_common_terms(self.db, table))
-            self._common[(table, generation)] = cached
-        return cached
+
+        def load() -> frozenset[str]:
+            stored = self._stored_common_terms()
+            return frozenset(stored[table] if stored and table in stored else _find_common_terms(self.db, table))
+
+        return self.per_generation(("common terms", table), load)
+
+    def _stored_common_terms(self) -> dict[str, list[str]] | None:
+        """The common terms the ingestion job stored, by keyword index, if they are of this generation."""
+        stored = json.loads(self.get_meta("common_terms") or "{}")
+        return stored.get("tables") if stored.get("generation") == self.generation() else None
 
     def remember_common_terms(self) -> None:
         """Work out the common terms of every keyword index once per change of the documents (0.9 s on
         the full corpus), for every process that searches the index to read."""
-        stored = json.loads(self.get_meta("common_terms") or "{}")
-        generation = self.generation()
-        if stored.get("generation") != generation:
+        if self._stored_common_terms() is None:
             tables = {table: sorted(_find_common_terms(self.db, table)) for table, _ in FTS_TABLES}
-            self.set_meta("common_terms", json.dumps({"generation": generation, "tables": tables}))
+            self.set_meta("common_terms", json.dumps({"generation": self.generation(), "tables": tables}))
 
     def stats_by_document(self) -> list[dict[str, object]]:
         rows = self.db.execute(

@@ -223,7 +223,6 @@ class PartnerIndex:
 
     def __init__(self, db_provider: Any) -> None:
         self._catalog = db_provider  # assistant.catalog.Catalog (thread-local connections)
-        self._counts: tuple[int, dict[str, int]] | None = None  # (catalog generation, counts)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -349,10 +348,7 @@ class PartnerIndex:
     def counts(self) -> dict[str, int]:
         """The tables' totals (said with every partner answer): counted once per change of the index
         (35 ms each time, docs/benchmarks.md)."""
-        generation = self._catalog.generation()
-        if self._counts is None or self._counts[0] != generation:
-            self._counts = (generation, self._count())
-        return dict(self._counts[1])
+        return dict(self._catalog.per_generation("partner counts", self._count))
 
     def _count(self) -> dict[str, int]:
         db = self.db

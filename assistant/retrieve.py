@@ -164,8 +164,6 @@ class Retriever:
         self._query_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="e5-query")
         self._cache_lock = threading.Lock()
-        self._in_memory: dict[str, tuple[int, InMemoryVectors]] = {}
-        self._in_memory_lock = threading.Lock()
 
     def embed_query(self, query: str, embedder: Embedder | None = None) -> np.ndarray:
         """The query's vector by the main (or the given) embedder; recent queries are remembered."""
@@ -182,16 +180,12 @@ class Retriever:
         return vector
 
     def vectors(self, store: VectorStore) -> InMemoryVectors:
-        """The in-memory copy of a store's dense vectors, taken again when the catalog's generation says
-        the indexed documents changed (ingestion adds a document's vectors before its catalog rows)."""
-        generation = self.catalog.generation()
-        with self._in_memory_lock:
-            held = self._in_memory.get(store.embedder.name)
-            if held is None or held[0] != generation:
-                collections = SECOND_DENSE_COLLECTIONS if store is self.second else DENSE_COLLECTIONS
-                held = (generation, InMemoryVectors(store, collections))
-                self._in_memory[store.embedder.name] = held
-        return held[1]
+        """The in-memory copy of a store's dense vectors, taken again when the indexed documents change
+        (ingestion adds a document's vectors before its catalog rows, so a new copy has them)."""
+        collections = SECOND_DENSE_COLLECTIONS if store is self.second else DENSE_COLLECTIONS
+        return self.catalog.per_generation(
+            ("vectors", store.embedder.name), lambda: InMemoryVectors(store, collections)
+        )
 
     def warm_up(self) -> None:
         """Load the models and the in-memory vectors now rather than at the first question."""
