@@ -315,8 +315,10 @@ def _names_an_h2020_topic(question: str, hits: Sequence[Hit]) -> bool:
 
 def build_assistant(settings: Settings) -> Assistant:
     """The composition root for answering: index, retriever, answerers, conversation store."""
+    from assistant.embed import answer_on_one_blas_thread
     from assistant.pipeline import build_index, build_partner_search, build_retriever
 
+    answer_on_one_blas_thread()
     index = build_index(settings)
     llm = None
     if settings.llm_base_url:

