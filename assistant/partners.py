@@ -102,12 +102,26 @@ DATA_VERB = re.compile(
     re.IGNORECASE,
 )
 PARTNER_INTENT = re.compile(
-    r"\b(who (coordinated|took part|participated|led)|qui[eé]n(es)? (coordin|particip|lider)\w*|"
-    r"(which|what) ([\w-]+ )?projects|(qu[eé]|cu[aá]les) ([\w-]+ )?proyectos|projects? (on|about|that|funded) |proyectos? (sobre|que|financiados) |"
-    r"(find|suggest|potential|possible) (\w+ )?partners|(busca\w*|encontrar|sugiere\w*|posibles|potenciales) (\w+ )?socios|"
+    r"\b(who (coordinated|took part|participated|led)|qui[eé]n(es)? (coordin[oó]|coordinaron|particip[oó]|participaron|"
+    r"lider[oó]|lideraron)|(find|suggest|potential|possible) (\w+ )?partners|"
+    r"(busca\w*|encontrar|sugiere\w*|posibles|potenciales) (\w+ )?socios|"
     r"partner search|b[uú]squeda de socios|took part in|participated in|participaron en|particip[oó] en|participa en el|"
-    r"eu contribution|contribuci[oó]n de la ue|how much eu (funding|money|contribution) did|eu money did|"
+    r"how much eu (funding|money|contribution) did|eu money did|"
     r"cu[aá]nto (recibi[oó]|aport[oó])|cordis|participante en|participant in|as a participant|como participante)",
+    re.IGNORECASE,
+)
+# Words that also come up in questions about what a call, a topic or the law says ("projects funded under
+# the same topic", "the EU contribution", "who coordinates the Council"): they make a partner question
+# only when nothing in the question asks what a text says (TEXT_INTENT, RULES_INTENT).
+PROJECTS_MENTIONED = re.compile(
+    r"\b(qui[eé]n(es)? (coordin|particip|lider)\w*|(which|what) ([\w-]+ )?projects|(qu[eé]|cu[aá]les) ([\w-]+ )?proyectos|"
+    r"projects? (on|about|that|funded) |proyectos? (sobre|que|financiados) |eu contribution|contribuci[oó]n de la ue)",
+    re.IGNORECASE,
+)
+TEXT_INTENT = re.compile(
+    r"\b(must|have to|has to|had to|should|could|can|may|debe\w*|deb[ií]a\w*|hay que|hab[ií]a que|tienen? que|"
+    r"ten[ií]an? que|se pod[ií]a|pueden?|max(imum)?|m[aá]xim[oa]s?|minimum|m[ií]nim[oa]s?|suggest\w*|sugier\w*|"
+    r"ley|law|consejo nacional)\b",
     re.IGNORECASE,
 )
 RULES_INTENT = re.compile(
@@ -220,6 +234,8 @@ def place_finder(labels: dict[str, dict[str, str]]) -> Callable[[str], set[str]]
 def is_partner_question(question: str, index: PartnerIndex | None = None) -> bool:
     """A question about who took part, which projects, or a named project's data."""
     if PARTNER_INTENT.search(question) or (ORG_QUESTION.search(question) and DATA_VERB.search(question)):
+        return True
+    if PROJECTS_MENTIONED.search(question) and not (TEXT_INTENT.search(question) or RULES_INTENT.search(question)):
         return True
     if index is None:
         return False

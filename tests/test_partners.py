@@ -186,6 +186,45 @@ def test_routing_separates_rules_and_partners(assistant: Assistant) -> None:
     assert "UNIVERSIDAD DE GUADALAJARA" in partners_part
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        # a rules question that mentions projects, the EU contribution or who coordinates something
+        "Several topics suggest coordinating with other projects funded under the same topic: is that time eligible?",
+        "What was the maximum EU contribution for the 2018 aquaculture topic?",
+        "Which projects had to include a clustering task with projects of RUR-09-2018?",
+        "¿Qué proyectos deben someterse a una evaluación por pares según la ley?",
+        "¿Quién coordina el Órgano Interno Consultivo y qué perfil debe tener?",
+        "¿Cuál era la contribución de la UE máxima por propuesta en ese tema?",
+    ],
+)
+def test_a_question_about_what_a_text_says_is_not_a_partner_question(question: str) -> None:
+    assert not is_partner_question(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What projects were funded under SFS-33-2018?",
+        "Which projects on aquaculture had Mexican participants?",
+        "¿Qué proyectos sobre el virus del Zika hay?",
+        "¿Quién coordinó el proyecto sobre geotermia con México?",
+        "¿Cuál fue la contribución de la UE al proyecto 828947?",
+    ],
+)
+def test_a_question_about_the_projects_data_is_a_partner_question(assistant: Assistant, question: str) -> None:
+    assert is_partner_question(question, assistant.partners.index)
+
+
+def test_a_rules_question_that_mentions_projects_is_answered_from_the_documents(assistant: Assistant) -> None:
+    answer = assistant.ask(
+        "In the 2016-2017 work programme, some topics ask proposals to coordinate with other projects funded "
+        "under the same topic. Is the time spent on that coordination eligible?"
+    )
+    assert answer.mode == "extractive" and not answer.abstained
+    assert answer.citations and all(c.page is not None for c in answer.citations)
+
+
 # --- the quote check itself ----------------------------------------------------------------------------
 def test_row_quote_verification_rejects_a_changed_cell() -> None:
     cells = {"legal_name": "UNIVERSIDAD DE GUADALAJARA", "country_code": "MX", "ec_contribution": "159690"}
