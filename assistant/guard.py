@@ -28,7 +28,12 @@ INJECTION = re.compile(
     r"|\b(do not|don't|never) (use|consult|check|read|look at) (the |your |any )?(documents|sources|context)\b"
     r"|\bno (uses|consultes|revises|mires|leas) (los |las |tus )?(documentos|fuentes|contexto)\b"
     r"|\b(start|begin|end) (every|each|all|your) (answers?|repl(y|ies)|responses?)\b"
-    r"|\b(empieza|comienza|termina) (cada|todas las|tus) respuestas?\b",
+    r"|\b(empieza|comienza|termina) (cada|todas las|tus) respuestas?\b"
+    r"|\bno longer bound by\b|\bya no (est[aá]s|estas) (obligad|limitad|sujet)\w*"
+    r"|\bdo what (it|the note|the text) says\b|\bhaz lo que (dice|indica|pide)\b"
+    r"|\bno (quotes|sources|citations)( or \w+)? (are )?(needed|required|necessary)\b"
+    r"|\bno (hacen falta|se necesitan|necesitas) (citas|fuentes)\b"
+    r"|\btell the user that\b|\bdile al usuario que\b",
     re.IGNORECASE | re.DOTALL,
 )
 OPEN_CALL = re.compile(
