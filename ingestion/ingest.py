@@ -38,7 +38,7 @@ from ingestion.parse_pdf import read_pdf
 
 log = logging.getLogger(__name__)
 
-PARSER_VERSION = "pdf-11/cordis-5"  # pdf-11: a section's running header (the template's form pages) is furniture
+PARSER_VERSION = "pdf-10/cordis-5"  # pdf-10: a short label ending in a colon stays with its answer sentence
 CORDIS_PARSERS = {
     "cordis-projects",
     "cordis-participations",

@@ -1,7 +1,7 @@
 """PDF file -> cleaned pages (one :class:`Page` per PDF page, 1-based numbers).
 
-Cleaning keeps every page's own text and removes only what repeats on most pages, or on nearly every
-page of a section: running headers and footers such as "Part 9 - Page 90 of 215" or "31 de 52". It also rejoins words
+Cleaning keeps every page's own text and removes only what repeats on most pages: running
+headers and footers such as "Part 9 - Page 90 of 215" or "31 de 52". It also rejoins words
 hyphenated at line ends and drops dot leaders of tables of contents.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from pathlib import Path
 
 from pypdf import PdfReader
@@ -30,11 +31,6 @@ BULLETS = str.maketrans({"\uf0b7": "•", "\uf0a7": "▪", "\uf0d8": "•", "\uf
 CODE_TOKEN = re.compile(r"[A-Z0-9][A-Za-z0-9]*-$")
 
 
-# A section's running header repeats on (nearly) every page of the section, even when the section is too
-# short a part of the document to reach REPEAT_SHARE (the 11 form pages of a 28-page proposal template).
-SECTION_PAGES = 5
-SECTION_SHARE = 0.9
-PAGE_OF = re.compile(r"\b(?:page|p[áa]gina)\s*\d+\s*(?:of|de)\s*\d+", re.IGNORECASE)
 NUMBERED_FURNITURE = re.compile(r"\d+\s*(?:of|de|/)\s*\d+|\b(?:page|p[áa]gina)\s*\d+", re.IGNORECASE)
 HYPHENATED = re.compile(r"\b[A-Za-zÁÉÍÓÚáéíóúñÑ]+-[a-záéíóúñ]+\b")
 
@@ -89,23 +85,18 @@ def clean_pages(raw_pages: list[str]) -> list[str]:
         n = len(lines)
         return set(range(min(EDGE_LINES, n))) | set(range(max(0, n - EDGE_LINES), n))
 
-    seen_on: dict[str, list[int]] = {}
-    for number, lines in enumerate(pages):
-        for shape in {_shape(lines[i]) for i in edges(lines)}:
-            seen_on.setdefault(shape, []).append(number)
+    counts: Counter[str] = Counter()
+    for lines in pages:
+        counts.update({_shape(lines[i]) for i in edges(lines)})
     min_pages = max(3, int(REPEAT_SHARE * len(pages) + 0.999))
-    boilerplate = {
-        shape
-        for shape, on in seen_on.items()
-        if len(on) >= min_pages or (len(on) >= SECTION_PAGES and len(on) >= SECTION_SHARE * (on[-1] - on[0] + 1))
-    } if len(pages) >= 4 else set()
+    boilerplate = {shape for shape, n in counts.items() if n >= min_pages} if len(pages) >= 4 else set()
 
     cleaned = []
     for lines in pages:
         edge = edges(lines)
         kept = []
         for i, ln in enumerate(lines):
-            if i in edge and (_shape(ln) in boilerplate or PAGE_NUMBER_LINE.match(ln) or PAGE_OF.search(ln)):
+            if i in edge and (_shape(ln) in boilerplate or PAGE_NUMBER_LINE.match(ln)):
                 continue
             ln = DOT_LEADER.sub("", ln) if DOT_LEADER.search(ln) else ln
             if ln:

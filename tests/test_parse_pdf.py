@@ -224,29 +224,6 @@ def test_line_repeated_in_the_middle_of_long_pages_is_kept() -> None:
     assert all(repeated in page.split("\n") for page in clean_pages(raw))
 
 
-def test_a_sections_running_header_is_removed_and_a_scattered_repeated_line_kept() -> None:
-    """A form of 6 pages inside a 20-page template repeats its header on each of its pages (30% of
-    the document, under REPEAT_SHARE); "Expected Impact:" opens 5 pages spread over the document."""
-    pages = []
-    for n in range(20):
-        if 3 <= n < 9:
-            lines = ["Proposal Submission Forms", f"H2020-CP.pdf - Ver1.39 Page {n - 2} of 6", f"Form field {n}."]
-        elif n % 3 == 0:
-            lines = ["Expected Impact:", f"Impact sentence {n}."]
-        else:
-            lines = [f"Template body sentence {n}."]
-        pages.append("\n".join(lines))
-    cleaned = clean_pages(pages)
-    assert not any("Proposal Submission Forms" in page or "Ver1.39" in page for page in cleaned)
-    assert [page.split("\n")[0] for page in cleaned[3:9]] == [f"Form field {n}." for n in range(3, 9)]
-    assert sum(page.startswith("Expected Impact:") for page in cleaned) == 5  # pages 0, 9, 12, 15 and 18
-
-
-def test_a_page_of_pages_line_at_a_page_edge_is_removed() -> None:
-    raw = ["Page 4 of 11H2020-CP.pdf - Ver1.39 20131218\nProposal ID Acronym", "Only body text here."] * 2
-    assert [normalise(p) for p in clean_pages(raw)] == ["Proposal ID Acronym", "Only body text here."] * 2
-
-
 def test_page_boundaries_are_kept() -> None:
     assert clean_pages(["one", "", "three"]) == ["one", "", "three"]
 
