@@ -107,6 +107,24 @@ def test_geothermal_with_mexico_in_spanish_puts_gemex_first(assistant: Assistant
     assert "Qué cubren los datos" in answer.answer
 
 
+@pytest.mark.parametrize(
+    ("question", "lang"),
+    [
+        ("Which Mexican organisations took part in aquaculture projects?", "en"),
+        ("¿Qué organizaciones mexicanas participaron en proyectos sobre acuicultura?", "es"),
+    ],
+)
+def test_a_spanish_subject_word_finds_the_english_titles(partners: PartnerSearch, question: str, lang: str) -> None:
+    """The glossary gives "acuicultura" its English word; before, the Spanish question listed gender-equality
+    projects that merely had a Mexican participant."""
+    result = partners.search(question, lang=lang)
+    shown = result.projects[:10]
+    assert len(shown) >= 5
+    assert all("aquacult" in f"{m.project.title} {m.project.topic_title}".lower() for m in shown), [
+        m.project.title for m in shown
+    ]
+
+
 def test_every_mexican_participant_is_found_by_the_country_filter(partners: PartnerSearch, corpus_dir: Path) -> None:
     expected = set()
     for document in PARTICIPATION_FILES:
