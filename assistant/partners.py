@@ -176,6 +176,8 @@ class ProjectMatch:
     score: float = 0.0
     reasons: list[str] = field(default_factory=list)
     participants: list[ParticipationRow] = field(default_factory=list)
+    named: bool = False  # the question names the project (acronym or number)
+    by_organisation: bool = False  # an organisation the question names took part
 
 
 @dataclass(frozen=True)
@@ -327,9 +329,11 @@ class PartnerSearch:
 
         matches: dict[str, ProjectMatch] = {}
 
-        def add(project: ProjectRow, score: float, reason: str) -> None:
+        def add(project: ProjectRow, score: float, reason: str, named: bool = False, by_organisation: bool = False) -> None:
             m = matches.setdefault(project.project_id, ProjectMatch(project))
             m.score += score
+            m.named |= named
+            m.by_organisation |= by_organisation
             if reason and reason not in m.reasons:
                 m.reasons.append(reason)
 
@@ -339,7 +343,7 @@ class PartnerSearch:
         names = []
         for name in [*candidates, *PROJECT_NUMBER.findall(query)]:
             for project in self.index.by_acronym(name):
-                add(project, 10.0, "nombrado en la pregunta" if es else "named in the question")
+                add(project, 10.0, "nombrado en la pregunta" if es else "named in the question", named=True)
                 names.append(name)
         # 2. projects under the topic
         if filters.topic:
@@ -365,7 +369,7 @@ class PartnerSearch:
             parts = self.index.participations(organisation_words=[word], limit=50)
             for project in self.index.projects(p.project_id for p in parts).values():
                 add(project, 3.0, (f"participa una organización «{word}»" if es
-                                   else f"an organisation matching '{word}' took part"))
+                                   else f"an organisation matching '{word}' took part"), by_organisation=True)
         # 3. lexical: titles and topic titles that mention every concept of the question (any language
         #    through the glossary), then semantic and keyword search over topic and project records
         if concepts and not names:
@@ -391,8 +395,8 @@ class PartnerSearch:
                 words = {stem(w) for w in content_words(f"{m.project.acronym} {m.project.title} {m.project.topic_title}")}
                 covered = sum(bool(c & words) for c in concepts) / len(concepts)
                 m.score += 2.0 * covered
-                if covered == 0 and not any("organi" in r or "named" in r or "nombrado" in r for r in m.reasons):
-                    m.score -= 1.0
+                if covered == 0 and not (m.named or m.by_organisation):
+                    m.score = -1.0  # about none of the question's subject: a country's participants do not make it one
         # 4. a country-only question: every participation of that country
         structured_only = not subject and not names and not filters.topic and not organisations
         if filters.countries and structured_only:
@@ -402,7 +406,7 @@ class PartnerSearch:
 
         # filters on projects
         # filters narrow the search; a project the question names is kept whatever its type or topic
-        named = {pid for pid, m in matches.items() if any("named" in r or "nombrado" in r for r in m.reasons)}
+        named = {pid for pid, m in matches.items() if m.named}
         if filters.action:
             patterns = ACTIONS[filters.action][1]
             matches = {

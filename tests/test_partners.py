@@ -125,6 +125,16 @@ def test_a_spanish_subject_word_finds_the_english_titles(partners: PartnerSearch
     ]
 
 
+def test_projects_about_none_of_the_subject_are_not_listed(assistant: Assistant) -> None:
+    """No project is about "lombricultura". Before, the Mexican participants of projects whose topic
+    title says "organisations" were listed: the word was taken for a match of an organisation named in
+    the question, and the country's participants lifted them."""
+    answer = assistant.ask("¿Qué organizaciones mexicanas participaron en proyectos sobre lombricultura?")
+    assert answer.mode == "partners" and answer.language == "es"
+    assert answer.abstained and not answer.citations, answer.answer
+    assert "No encontré ningún proyecto" in answer.answer
+
+
 def test_every_mexican_participant_is_found_by_the_country_filter(partners: PartnerSearch, corpus_dir: Path) -> None:
     expected = set()
     for document in PARTICIPATION_FILES:
