@@ -178,6 +178,7 @@ class ProjectMatch:
     participants: list[ParticipationRow] = field(default_factory=list)
     named: bool = False  # the question names the project (acronym or number)
     by_organisation: bool = False  # an organisation the question names took part
+    by_topic: bool = False  # under the topic code the question gives
 
 
 @dataclass(frozen=True)
@@ -329,11 +330,15 @@ class PartnerSearch:
 
         matches: dict[str, ProjectMatch] = {}
 
-        def add(project: ProjectRow, score: float, reason: str, named: bool = False, by_organisation: bool = False) -> None:
+        def add(
+            project: ProjectRow, score: float, reason: str, named: bool = False, by_organisation: bool = False,
+            by_topic: bool = False,
+        ) -> None:
             m = matches.setdefault(project.project_id, ProjectMatch(project))
             m.score += score
             m.named |= named
             m.by_organisation |= by_organisation
+            m.by_topic |= by_topic
             if reason and reason not in m.reasons:
                 m.reasons.append(reason)
 
@@ -348,7 +353,7 @@ class PartnerSearch:
         # 2. projects under the topic
         if filters.topic:
             for project in self.index.by_topic(filters.topic):
-                add(project, 5.0, (f"tema {project.topic_code}" if es else f"topic {project.topic_code}"))
+                add(project, 5.0, (f"tema {project.topic_code}" if es else f"topic {project.topic_code}"), by_topic=True)
         # the subject of the search: the question without partner words, filters and rule words
         subject_text = RULES_INTENT.sub(" ", query)
         subject = [w for w in content_words(subject_text) if w not in GENERIC and not TOPIC_CODE.fullmatch(w.upper())]
@@ -395,7 +400,7 @@ class PartnerSearch:
                 words = {stem(w) for w in content_words(f"{m.project.acronym} {m.project.title} {m.project.topic_title}")}
                 covered = sum(bool(c & words) for c in concepts) / len(concepts)
                 m.score += 2.0 * covered
-                if covered == 0 and not (m.named or m.by_organisation):
+                if covered == 0 and not (m.named or m.by_organisation or m.by_topic):
                     m.score = -1.0  # about none of the question's subject: a country's participants do not make it one
         # 4. a country-only question: every participation of that country
         structured_only = not subject and not names and not filters.topic and not organisations
