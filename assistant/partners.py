@@ -14,6 +14,7 @@ organisations for some start years only, so counts are never presented as comple
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -401,7 +402,7 @@ class PartnerSearch:
                 covered = sum(bool(c & words) for c in concepts) / len(concepts)
                 m.score += 2.0 * covered
                 if covered == 0 and not (m.named or m.by_organisation or m.by_topic):
-                    m.score = -1.0  # about none of the question's subject: a country's participants do not make it one
+                    m.score = -math.inf  # about none of the question's subject: no later bonus (a country's) lifts it
         # 4. a country-only question: every participation of that country
         structured_only = not subject and not names and not filters.topic and not organisations
         if filters.countries and structured_only:
