@@ -14,6 +14,7 @@ from assistant.models import DOCUMENTS, PROJECTS, TOPICS
 from assistant.pipeline import build_index, build_retriever
 import assistant.retrieve
 from assistant.catalog import fts_query
+from assistant.store import DenseHit
 from assistant.retrieve import MEXICAN_LAW, Filters, identifiers, implied_exclusions, implied_filters, without_law_title
 from tests.support import run_cli
 
@@ -211,6 +212,25 @@ def _chroma_where(filters: Filters) -> dict | None:  # type: ignore[type-arg]
     return None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+def assert_exact_beside_approximate(ours: list, chroma: list, tolerance: float = 1e-4) -> None:  # type: ignore[type-arg]
+    """``ours`` (ids with distances, best first) is an exact top k beside Chroma's approximate (HNSW) one.
+
+    Which passages HNSW misses changes from build to build (its graph is built by several threads), so the
+    two lists' overlap is not compared. What holds every time: rank by rank, an exact list is never farther
+    than an approximate one; a passage Chroma returns and the exact list leaves out is no closer than the
+    exact list's last; and a passage both return has the same distance in both (the same stored vector)."""
+    assert len(ours) == len(chroma), (ours, chroma)
+    for exact, approximate in zip(ours, chroma, strict=True):
+        assert exact.distance <= approximate.distance + tolerance, (ours, chroma)
+    kept = {h.id for h in ours}
+    last = ours[-1].distance if ours else 0.0
+    assert all(h.distance >= last - tolerance for h in chroma if h.id not in kept), (ours, chroma)
+    theirs = {h.id: h.distance for h in chroma}
+    for hit in ours:
+        if hit.id in theirs:
+            assert hit.distance == pytest.approx(theirs[hit.id], abs=tolerance)
+
+
 @pytest.mark.parametrize(
     ("filters", "wanted", "whole_partition"),
     [
@@ -234,16 +254,17 @@ def test_dense_filters_give_what_a_filtered_chroma_query_gives(retriever, monkey
     assert (None in sizes) == whole_partition, sizes
     chunks = retriever.catalog.chunks_by_id(ranked)
     assert ranked and all(wanted(chunks[i]) for i in ranked)
-    expected = [h.id for h in retriever.store.query(DOCUMENTS, "en", vector, retriever.pool, _chroma_where(filters))]
-    overlap = len(set(ranked[:10]) & set(expected[:10]))
-    assert overlap >= 9, (ranked[:10], expected[:10])  # HNSW is approximate: it may differ by one
+    expected = retriever.store.query(DOCUMENTS, "en", vector, retriever.pool, _chroma_where(filters))
+    distances = {h.id: h.distance for h in in_memory.nearest(DOCUMENTS, "en", vector)}
+    ours = [DenseHit(i, distances[i]) for i in ranked[: len(expected)]]
+    assert_exact_beside_approximate(ours, expected)
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_the_exact_in_memory_search_agrees_with_chroma(retriever, language: str) -> None:  # type: ignore[no-untyped-def]
     """The retriever ranks an exact in-memory copy of the stored vectors: the same distances as Chroma's
-    for the passages both return, and the same passages (HNSW is approximate, so up to one of ten may
-    differ), for both dense models."""
+    for the passages both return, and never a farther passage than Chroma's approximate search at any rank,
+    for both dense models."""
     questions = [
         "What is the threshold for individual evaluation criteria?",
         "¿Qué es el Consejo Nacional de Humanidades, Ciencias y Tecnologías?",
@@ -258,11 +279,7 @@ def test_the_exact_in_memory_search_agrees_with_chroma(retriever, language: str)
             ours = in_memory.nearest(DOCUMENTS, language, vector, 10)
             chroma = store.query(DOCUMENTS, language, vector, 10)
             assert [h.distance for h in ours] == sorted(h.distance for h in ours)
-            assert len({h.id for h in ours} & {h.id for h in chroma}) >= 9, (ours, chroma)
-            theirs = {h.id: h.distance for h in chroma}
-            for hit in ours:
-                if hit.id in theirs:
-                    assert hit.distance == pytest.approx(theirs[hit.id], abs=1e-4)
+            assert_exact_beside_approximate(ours, chroma)
             everything = in_memory.nearest(DOCUMENTS, language, vector)
             assert len(everything) == len(store.all_ids(DOCUMENTS, language))
             assert [h.id for h in everything[:10]] == [h.id for h in ours]
