@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from assistant.catalog import Catalog
+from assistant.index.catalog import Catalog
 from assistant.manifest import Manifest
-from assistant.models import DOCUMENTS, Chunk, Citation
+from assistant.types import DOCUMENTS, Chunk, Citation
 
 PROJECT_ID = re.compile(r"project (\d{5,9})")
 QUOTE_CHARS = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-", "\u00a0": " "})

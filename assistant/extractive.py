@@ -14,12 +14,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from assistant.embed import Embedder
 from assistant.guard import is_injection
-from assistant.language import detect_language
+from assistant.index.embed import Embedder
+from assistant.question import Query
 from assistant.textutil import TOPIC_CODE, content_words, stem, translate_terms
-from assistant.models import DOCUMENTS, Chunk, Hit
-from assistant.retrieve import acronyms
+from assistant.types import DOCUMENTS, Chunk, Hit
 
 SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-ZÁÉÍÓÚÑ¿¡“\"(•\d])|\s*•\s+|(?<=:)\s+(?=[A-ZÁÉÍÓÚÑ•])")
 # Where a passage breaks whatever the punctuation: before a footnote at the foot of a page (a line that
@@ -225,7 +224,7 @@ class ExtractiveAnswerer:
         self.embedder = embedder
         self.stored = stored  # chunk ids -> {sentence: vector} computed by the ingestion job
         self.page_text = page_text  # (doc_id, page) -> the page's text, to complete cut sentences
-        self.places = places  # text -> country codes it names (assistant.partners.place_finder)
+        self.places = places  # text -> country codes it names (assistant.partners.filters.place_finder)
         self._cache: dict[str, np.ndarray] = {}
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -250,19 +249,19 @@ class ExtractiveAnswerer:
                 self._cache.update(fresh)
         return np.stack([known[t] for t in texts]) if texts else np.zeros((0, 1))
 
-    def pick(self, question_vector: np.ndarray, question: str, hits: Sequence[Hit]) -> list[Pick]:
+    def pick(self, question_vector: np.ndarray, query: Query, hits: Sequence[Hit]) -> list[Pick]:
         """Rank the sentences of the best passages; return the few that answer."""
-        q_terms = _terms(question)
+        q_terms = _terms(query.text)
         # the question's terms in the other language (glossary): a Spanish question quoting an English rule
-        translated = _terms(" ".join(translate_terms(question)))
-        language = detect_language(question)
-        asked = self._places(question)
+        translated = _terms(" ".join(translate_terms(query.text)))
+        language = query.language
+        asked = self._places(query.text)
         # acronyms the question names (CELAC), as whole tokens; not topic codes, which the work programmes
         # list in tables
-        named = [re.compile(rf"(?<![\w-]){re.escape(a)}(?![\w-])") for a in acronyms(question)]
+        named = [re.compile(rf"(?<![\w-]){re.escape(a)}(?![\w-])") for a in query.acronyms]
         # topic codes the question names: the sentences of that topic's own section (its heading names it)
-        codes = TOPIC_CODE.findall(question)
-        quantity = bool(QUANTITY_QUESTION.search(question))
+        codes = query.topic_codes
+        quantity = bool(QUANTITY_QUESTION.search(query.text))
         candidates: list[tuple[int, Hit, str]] = []
         # per passage: the words that name its document itself ("the 2018-2020 work programme") do not tell
         # its sentences apart (they made its cover line the best answer to "... mention CELAC?"); heading words

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-from assistant.models import LANGUAGES
+from assistant.types import LANGUAGES
+
 SPANISH_MARKS = re.compile(r"[¿¡ñÑ]|[áéíóú]")
 WORD = re.compile(r"[a-záéíóúüñ]+", re.IGNORECASE)
 ES_WORDS = frozenset(

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from assistant.citations import make_citation, quote_is_verified
 from assistant.config import Settings
 from assistant.errors import LLMError
 from assistant.guard import is_injection
+from assistant.index.catalog import Catalog
 from assistant.language import detect_language
-from assistant.models import Answer, Citation, Hit
-from assistant.pipeline import Index
+from assistant.manifest import Manifest
+from assistant.types import Answer, Citation, Delta, Hit
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,42 @@ MAX_CONDENSED_CHARS = 400  # a standalone question, not an answer
 CITATION = re.compile(r"\[\s*(\d{1,2})\s*[:：]\s*[\"“«](.+?)[\"”»]\s*\]", re.DOTALL)
 BARE_CITATION = re.compile(r"\[\s*\d{1,2}\s*\]")
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish (español)"}
+
+
+Messages = Sequence[tuple[str, str]]  # (role, text): "system", "human"
+
+
+class ChatModel(Protocol):
+    """What the answerer needs of a chat model: its reply as it streams in, or whole."""
+
+    def stream(self, messages: Messages) -> Iterator[str]: ...
+
+    def complete(self, messages: Messages) -> str: ...
+
+
+class OpenAIChat:
+    """A chat model behind any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp's server),
+    through LangChain."""
+
+    def __init__(self, settings: Settings) -> None:
+        from langchain_openai import ChatOpenAI
+
+        self._chat = ChatOpenAI(
+            base_url=settings.llm_base_url,
+            model=settings.llm_model or "",
+            api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed",
+            temperature=0,
+            timeout=settings.llm_timeout_s,
+            max_retries=1,
+            streaming=True,
+        )
+
+    def stream(self, messages: Messages) -> Iterator[str]:
+        for token in self._chat.stream(list(messages)):
+            yield str(token.content)
+
+    def complete(self, messages: Messages) -> str:
+        return str(self._chat.invoke(list(messages)).content)
 
 
 @dataclass(frozen=True)
@@ -69,28 +106,14 @@ def statement_of(segment: str) -> Statement:
 class LLMAnswerer:
     """Writes an answer with a chat model, releasing only verified sentences."""
 
-    def __init__(self, chat: Any, index: Index) -> None:
+    def __init__(self, chat: ChatModel, catalog: Catalog, manifest: Manifest) -> None:
         self.chat = chat
-        self.index = index
+        self.catalog = catalog
+        self.manifest = manifest
         self.system = (PROMPTS / "answer_system.txt").read_text(encoding="utf-8")
         self.user = (PROMPTS / "answer_user.txt").read_text(encoding="utf-8")
         self.condense_system = (PROMPTS / "condense_system.txt").read_text(encoding="utf-8")
         self.condense_user = (PROMPTS / "condense_user.txt").read_text(encoding="utf-8")
-
-    @classmethod
-    def from_settings(cls, settings: Settings, index: Index) -> LLMAnswerer:
-        from langchain_openai import ChatOpenAI
-
-        chat = ChatOpenAI(
-            base_url=settings.llm_base_url,
-            model=settings.llm_model or "",
-            api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed",
-            temperature=0,
-            timeout=settings.llm_timeout_s,
-            max_retries=1,
-            streaming=True,
-        )
-        return cls(chat, index)
 
     def messages(self, question: str, language: str, passages: Sequence[Hit]) -> list[tuple[str, str]]:
         blocks = []
@@ -117,7 +140,7 @@ class LLMAnswerer:
             ),
         ]
         try:
-            reply = str(self.chat.invoke(messages).content)
+            reply = self.chat.complete(messages)
         except Exception as exc:  # the endpoint's errors come in many types; the rule-based rewrite stays
             log.warning("LLM condense failed, using the rule-based rewrite: %s", LLMError(str(exc)))
             return None
@@ -134,15 +157,13 @@ class LLMAnswerer:
             return None
         return candidate
 
-    def stream(
-        self, question: str, standalone: str, language: str, hits: Sequence[Hit]
-    ) -> Iterator[tuple[str, Any]]:
-        """Yield ("delta", text) for each verified sentence, then ("answer", Answer | None)."""
+    def stream(self, standalone: str, language: str, hits: Sequence[Hit]) -> Generator[Delta, None, Answer | None]:
+        """Yield a :class:`Delta` for each verified sentence; return the Answer, or None when nothing
+        verified came (the caller then answers extractively)."""
         # Passages that carry instructions ("ignore previous instructions ...") are not shown to the model.
         passages = [h for h in hits if not is_injection(h.chunk.text)][:MAX_PASSAGES]
         if not passages:
-            yield "answer", None
-            return
+            return None
         buffer, shown = "", []
         citations: list[Citation] = []
         by_key: dict[tuple[str, str], int] = {}
@@ -151,29 +172,25 @@ class LLMAnswerer:
             finished = False
             while not finished:
                 try:
-                    token = next(tokens)
-                    buffer += str(token.content)
+                    buffer += next(tokens)
                 except StopIteration:
                     finished = True
                 if buffer.strip().startswith("NOT_FOUND"):
                     log.info("LLM found no answer in the passages")
-                    yield "answer", None
-                    return
+                    return None
                 segments, buffer = parse_segments(buffer, final=finished)
                 for segment in segments:
                     rendered = self._verify(statement_of(segment), passages, citations, by_key, language)
                     if rendered:
                         piece = (" " if shown else "") + rendered
                         shown.append(rendered)
-                        yield "delta", piece
+                        yield Delta(piece)
         except Exception as exc:  # the endpoint's errors come in many types; never break the answer
             log.warning("LLM call failed, answering extractively: %s", LLMError(str(exc)))
-            yield "answer", None
-            return
+            return None
         if not shown:
-            yield "answer", None
-            return
-        yield "answer", Answer(" ".join(shown), language, False, tuple(citations), contexts=tuple(hits), mode="llm")
+            return None
+        return Answer(" ".join(shown), language, False, tuple(citations), contexts=tuple(hits), mode="llm")
 
     def _verify(
         self,
@@ -196,7 +213,7 @@ class LLMAnswerer:
                 log.info("dropping a sentence citing passage %d of %d", n, len(passages))
                 return None
             chunk = passages[n - 1].chunk
-            if is_injection(quote) or not quote_is_verified(self.index.catalog, chunk, quote):
+            if is_injection(quote) or not quote_is_verified(self.catalog, chunk, quote):
                 log.info("dropping a sentence with a quote not found in passage %d: %.80s", n, quote)
                 return None
             numbers.append((chunk, quote))
@@ -205,7 +222,7 @@ class LLMAnswerer:
             key = (chunk.id, quote)
             if key not in by_key:
                 by_key[key] = len(citations) + 1
-                citations.append(make_citation(by_key[key], chunk, quote, self.index.manifest, self.index.catalog))
+                citations.append(make_citation(by_key[key], chunk, quote, self.manifest, self.catalog))
             markers.append(f"[{by_key[key]}]")
         text = statement.text.rstrip().rstrip(".")
         return f"{text} {''.join(markers)}."

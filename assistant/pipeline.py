@@ -1,20 +1,27 @@
-"""The composition root: every channel, job and evaluation builds its parts here."""
+"""The composition root: every channel, job and evaluation builds its parts here, and only here.
+
+    index = open_index(settings)          the manifest, catalog, vector stores and embedders (lazy)
+    assistant = build_pipeline(settings)  the Assistant every channel calls (assistant.answer)
+    start(assistant)                      the ready check and the warm-up, before serving
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
-from functools import cached_property, partial
-from typing import TYPE_CHECKING
 
-from assistant.catalog import Catalog
+from assistant.answer import Assistant
 from assistant.config import Settings
-from assistant.embed import Embedder, make_embedder, make_second_embedder
-from assistant.guard import named_documents
-from assistant.manifest import Manifest, load_manifest
+from assistant.errors import EumexError, IndexNotReady
+from assistant.extractive import ExtractiveAnswerer
+from assistant.index import Index
+from assistant.index.embed import answer_on_one_blas_thread
+from assistant.llm import LLMAnswerer, OpenAIChat
+from assistant.partners.filters import place_finder
+from assistant.partners.search import PartnerSearch
+from assistant.question import QuestionReader
 from assistant.retrieve import Retriever
-from assistant.store import VectorStore, connect
+from assistant.types import DENSE_COLLECTIONS, SECOND_DENSE_COLLECTIONS
 
 # Belt and braces: no library may reach a model hub or send telemetry from here.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -22,69 +29,88 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
 
-if TYPE_CHECKING:
-    from chromadb.api import ClientAPI
-
-    from assistant.partners import PartnerSearch
-
 log = logging.getLogger(__name__)
+EMPTY = "The index is empty - run `eumex ingest` first (or `make run`)."
 
 
-@dataclass
-class Index:
-    """The manifest, catalog, vector store and embedder, opened once and shared."""
-
-    settings: Settings
-
-    @cached_property
-    def manifest(self) -> Manifest:
-        return load_manifest(self.settings.manifest)
-
-    @cached_property
-    def embedder(self) -> Embedder:
-        return make_embedder(self.settings)
-
-    @cached_property
-    def catalog(self) -> Catalog:
-        return Catalog(self.settings.catalog_path)
-
-    @cached_property
-    def client(self) -> ClientAPI:
-        return connect(self.settings)
-
-    @cached_property
-    def store(self) -> VectorStore:
-        return VectorStore(self.client, self.settings.collection_prefix, self.embedder)
-
-    @cached_property
-    def second_store(self) -> VectorStore | None:
-        """The second dense index of the document passages (EUMEX_SECOND_EMBEDDER), or None."""
-        embedder = make_second_embedder(self.settings)
-        if embedder is None:
-            return None
-        return VectorStore(self.client, self.settings.collection_prefix, embedder)
-
-
-def build_index(settings: Settings) -> Index:
-    """Open the index described by the settings (nothing is loaded until first used)."""
+def open_index(settings: Settings) -> Index:
+    """The index described by the settings (nothing is opened or loaded until first used)."""
     return Index(settings)
 
 
 def build_retriever(index: Index) -> Retriever:
-    """The hybrid retriever over an opened index."""
-    return Retriever(
-        index.catalog,
-        index.store,
-        index.embedder,
-        second=index.second_store,
-        named=partial(named_documents, manifest=index.manifest),
+    """The hybrid retriever over an opened index (what `build_pipeline` uses; evaluations use it alone)."""
+    return Retriever(index.catalog, index.store, index.embedder, second=index.second_store, manifest=index.manifest)
+
+
+def build_pipeline(settings: Settings, index: Index | None = None) -> Assistant:
+    """The Assistant: question reader, retriever, partner search, extractive answerer, optional LLM."""
+    answer_on_one_blas_thread()
+    index = index or open_index(settings)
+    retriever = build_retriever(index)
+    tables = None if index.partner_tables.is_empty() else index.partner_tables
+    partner_search = PartnerSearch(tables, retriever) if tables is not None else None
+    places = place_finder(tables.labels("country")) if tables is not None else None
+    llm = None
+    if settings.llm_base_url:
+        llm = LLMAnswerer(OpenAIChat(settings), index.catalog, index.manifest)
+    return Assistant(
+        settings=settings,
+        index=index,
+        reader=QuestionReader(index.manifest, tables, index.catalog),
+        retriever=retriever,
+        extractive=ExtractiveAnswerer(
+            index.embedder, stored=index.catalog.sentence_vectors, places=places, page_text=index.catalog.page_text
+        ),
+        llm=llm,
+        partner_search=partner_search,
     )
 
 
-def build_partner_search(index: Index, retriever: Retriever | None = None) -> PartnerSearch | None:
-    """Partner search over the CORDIS tables; None when the index holds no CORDIS data."""
-    from assistant.partner_index import PartnerIndex
-    from assistant.partners import PartnerSearch
+def start(assistant: Assistant, require_index: bool = True) -> None:
+    """Before serving: check that the index holds something (IndexNotReady says how to fix it), then load
+    the models and vectors now rather than at the first question. A server that may start before the
+    index is built (``require_index=False``) only warms up, and logs why it could not."""
+    if require_index:
+        assistant.ensure_ready()
+        assistant.warm_up()
+        return
+    try:
+        assistant.warm_up()
+    except EumexError as exc:
+        log.warning("warm-up failed (the first question will load the models): %s", exc)
 
-    tables = PartnerIndex(index.catalog)
-    return None if tables.is_empty() else PartnerSearch(tables, retriever or build_retriever(index), index.manifest)
+
+def ensure_index(settings: Settings) -> None:
+    """Raise IndexNotReady when the index is empty (before starting a server on it)."""
+    if not open_index(settings).catalog.counts()["chunks"]:
+        raise IndexNotReady(EMPTY)
+
+
+def index_stats(settings: Settings) -> dict[str, object]:
+    """What the index holds, and whether Chroma matches the keyword index (`eumex stats`)."""
+    index = open_index(settings)
+    counts = index.catalog.counts()
+    vectors = {coll: index.store.count(coll) for coll in DENSE_COLLECTIONS}
+    second = index.second_store
+    second_vectors = {coll: second.count(coll) for coll in SECOND_DENSE_COLLECTIONS} if second else {}
+    consistent = all(vectors[c] == counts.get(f"chunks_{c}", 0) for c in vectors) and all(
+        second_vectors[c] == counts.get(f"chunks_{c}", 0) for c in second_vectors
+    )
+    return {
+        "data_dir": str(settings.data_dir),
+        "vector_store": f"chroma server {settings.chroma_host}:{settings.chroma_port}"
+        if settings.uses_chroma_server
+        else f"embedded chroma {settings.index_dir}",
+        "embedder": index.embedder.name,
+        "embedder_at_last_ingestion": index.catalog.get_meta("embedder"),
+        "catalog": counts,
+        "vectors": vectors,
+        "second_embedder": second.embedder.name if second else None,
+        "second_vectors": second_vectors,
+        "consistent": consistent,
+        "catalog_integrity": index.catalog.integrity(),
+        "documents": index.catalog.stats_by_document(),
+        "partners": index.partner_tables.counts(),
+    }
+

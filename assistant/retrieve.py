@@ -8,69 +8,36 @@ without having to calibrate their scores against each other.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.catalog import Catalog
-from assistant.embed import Embedder
 from assistant.errors import IndexNotReady
-from assistant.guard import asks_if_open
-from assistant.language import detect_language
-from assistant.models import DENSE_COLLECTIONS, DOCUMENTS, LANGUAGES, SECOND_DENSE_COLLECTIONS, Chunk, Hit
-from assistant.store import DenseHit, InMemoryVectors, VectorStore
-from assistant.textutil import TOPIC_CODE, translate_terms
+from assistant.index.catalog import Catalog
+from assistant.index.embed import Embedder
+from assistant.index.vectors import DenseHit, InMemoryVectors, VectorStore
+from assistant.manifest import Manifest
+from assistant.question import RARE, Query, is_code, read_query
+from assistant.textutil import translate_terms
+from assistant.types import DENSE_COLLECTIONS, DOCUMENTS, LANGUAGES, SECOND_DENSE_COLLECTIONS, Chunk, Hit
 
 RRF_K = 60
-ARTICLE = re.compile(r"\b(?:art[íi]culo|article|art\.)\s*(\d{1,3})\b", re.IGNORECASE)
-# Project acronyms: at least two capitals anywhere (BELLA-S1, GEMex, ZikaPLAN, ENERXICO).
-ACRONYM = re.compile(r"\b(?=[A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*[A-Z])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*\b")
-COMMON_UPPER = {"EU", "UE", "H2020", "RIA", "IA", "CSA", "MSCA", "ERC", "SME", "PDF", "NCP", "EUR", "THE", "AND", "PhD"}
 FILTER_KEYS = ("programme", "kind", "language", "period", "doc_id")
-
-
-PERIOD = re.compile(r"\b20(14|16|18)\s*[-–/]\s*(?:20)?(15|17|20)\b")
-LAW = re.compile(r"\b(ley|law|mexican science law|ley general|lgmhcti)\b", re.IGNORECASE)
-# Names of the EU programme's instruments: a question naming one (and not the law) asks about EU rules,
-# not about the Mexican law, however Mexican its other words are.
-EU_PROGRAMME = re.compile(
-    r"\b(h2020|horizon(?:te)?\s*(?:2020|europe|europa)|ria|csa|msca|marie\s+(?:sk[lł]odowska[- ])?curie|erc|"
-    r"research and innovation actions?|innovation actions?|acci[oó]n(?:es)? de (?:investigaci[oó]n e )?innovaci[oó]n|"
-    r"work programmes?|programas? de trabajo|(?:model )?grant agreements?|acuerdos? de subvenci[oó]n)\b",
-    re.IGNORECASE,
-)
-# A question about Mexico that says nothing of the EU asks about Mexican rules: the law is the corpus's one
-# Mexican text ("Do private companies receiving Mexican public R&D support have to put in their own money?").
-MEXICO = re.compile(r"\b(m[eé]xico|mexican[oa]?s?)\b", re.IGNORECASE)
-EU_CONTEXT = re.compile(
-    r"\b(eu|ue|europ\w*|comisi[oó]n|commission|proposals?|propuestas?|consorti\w*|calls?|convocatorias?)\b",
-    re.IGNORECASE,
-)
-# The law's own name: every page of it says "Humanidades, Ciencias, Tecnologías e Innovación", so the name
-# picks out the law (the prior below does that) but says nothing about which of its pages answers.
-LAW_TITLE = re.compile(
-    r"\b(?:general law|ley general)\b[^?.;]{0,25}?\bhuman\w*,?\s+(?:sciences?|ciencias?),?\s+"
-    r"(?:technolog\w*|tecnolog\w*),?\s+(?:and|e|y)\s+(?:innovation|innovaci[oó]n)\b"
-    r"|\b(?:mexican|mexico's) (?:science|research) law\b|\bley general de hcti\b|\blgmhcti\b",
-    re.IGNORECASE,
-)
 # Whether a call is (still) open is answered by its deadline: the work programmes' call conditions.
 DEADLINE_WORDS = ("deadline", "deadlines", "opening")
 PRIOR = 1.5  # how much a document the question implies is preferred
 NAMED_PRIOR = 2.0  # how much a document the question names is preferred (measured: docs/answering.md)
-RARE = 10  # an acronym found in at most this many passages is an exact hit in the documents (CELAC)
 RERANK_DEPTH = 20  # fused candidates reordered by their e5 similarity
 RERANK_WEIGHT = 8.0  # score x (1 + weight x similarity above the least similar candidate's)
 WIDEN = 4  # a filtered dense search looks at this many times the pool, unfiltered, before filtering
 
 
 @dataclass(frozen=True)
-class Filters:
+class ChunkFilters:
     """Chunk filters: ``where`` keeps chunks with these values; ``where_not`` drops chunks with all of its."""
 
     where: dict[str, str]
@@ -84,69 +51,6 @@ class Filters:
         return catalog.live_ids([h.id for h in hits], self.where, self.where_not)
 
 
-def without_law_title(query: str) -> str:
-    """The question without the law's name (the keyword and e5 searches use this; the main dense model
-    measured better with the whole question)."""
-    return LAW_TITLE.sub(" ", query)
-
-
-def implied_filters(query: str) -> dict[str, str]:
-    """Soft filters a question implies: a work-programme period, or the Mexican law."""
-    found: dict[str, str] = {}
-    if m := PERIOD.search(query):
-        found["period"] = f"20{m.group(1)}-20{m.group(2)}"
-    if LAW.search(query) or _about_mexico_alone(query):
-        found["kind"] = "law"
-    return found
-
-
-def _about_mexico_alone(query: str) -> bool:
-    """A question about Mexico that names nothing of the EU (no EU word, instrument or topic code)."""
-    return bool(MEXICO.search(query)) and not any(p.search(query) for p in (EU_CONTEXT, EU_PROGRAMME, TOPIC_CODE))
-
-
-MEXICAN_LAW = {"programme": "mexico", "kind": "law"}
-
-
-def implied_exclusions(query: str) -> dict[str, str]:
-    """The passages a question rules out (those with all of these values): one about an EU programme that
-    does not name a law is not about the Mexican law (an English question about "a Mexican university in
-    an H2020 action" otherwise gets the law's articles on Mexican universities from every list)."""
-    if EU_PROGRAMME.search(query) and not LAW.search(query):
-        return dict(MEXICAN_LAW)
-    return {}
-
-
-def identifiers(query: str) -> list[str]:
-    """Identifiers worth an exact lookup: topic codes, law articles, project acronyms."""
-    found: list[str] = []
-    found += TOPIC_CODE.findall(query)
-    for number in ARTICLE.findall(query):
-        found.append(f"Artículo {number}.")
-    for token in ACRONYM.findall(query):
-        if token in COMMON_UPPER or token in found or any(token in f for f in found) or _compound_name(token):
-            continue
-        found.append(token)
-    return found
-
-
-def _compound_name(token: str) -> bool:
-    """A name such as "EU-China" or "UE-México": common abbreviations and capitalised words joined by
-    hyphens, not an acronym to look up (it made the heading "EU-China cooperation on soil." an answer)."""
-    parts = token.split("-")
-    return len(parts) > 1 and all(p in COMMON_UPPER or re.fullmatch(r"[A-Z][a-z]+", p) for p in parts)
-
-
-def is_code(ident: str) -> bool:
-    """A topic code or a law article, as opposed to an acronym."""
-    return bool(TOPIC_CODE.fullmatch(ident)) or ident.startswith("Artículo")
-
-
-def acronyms(query: str) -> list[str]:
-    """The acronyms among a question's identifiers (project names, CELAC): not topic codes or articles."""
-    return [ident for ident in identifiers(query) if not is_code(ident)]
-
-
 @dataclass
 class Retriever:
     """Finds the passages that can answer a question."""
@@ -155,7 +59,7 @@ class Retriever:
     store: VectorStore
     embedder: Embedder
     second: VectorStore | None = None  # the second dense index of the passages (e5), when configured
-    named: Callable[[str], set[str]] | None = None  # question -> ids of the documents it names (manifest)
+    manifest: Manifest | None = None  # to read a text query (which documents it names)
     pool: int = 30  # candidates taken from each list before fusion
     same_language_bias: float = 0.05  # calibrated on the development set (docs/answering.md)
     second_language_bias: float = 0.08  # the same for e5 (which prefers its own language more)
@@ -199,7 +103,7 @@ class Retriever:
         store: VectorStore,
         vector: np.ndarray,
         collections: Sequence[str],
-        filters: Filters,
+        filters: ChunkFilters,
         languages: Sequence[str],
         question_language: str,
         bias: float,
@@ -242,31 +146,33 @@ class Retriever:
 
     def search(
         self,
-        query: str,
+        query: Query | str,
         k: int = 8,
         collections: Sequence[str] = (DOCUMENTS,),
         filters: dict[str, str] | None = None,
         vector: np.ndarray | None = None,
     ) -> list[Hit]:
         """Return the k best chunks for the query, best first."""
+        if isinstance(query, str):
+            query = read_query(query, self.manifest)
         filters = {key: v for key, v in (filters or {}).items() if v and key in FILTER_KEYS}
         ranked: dict[str, list[str]] = {}
         chunks: dict[str, Chunk] = {}
 
-        question_language = detect_language(query)
+        question_language = query.language
         # The e5 leg embeds the question in a thread while the other legs run (docs/answering.md: it ranks
         # better for both languages, most for questions asked about a document in the other language).
         second_collections = [c for c in collections if c in SECOND_DENSE_COLLECTIONS]
-        unnamed = without_law_title(query)
+        unnamed = query.unnamed
         second_future = None
         if self.second is not None and second_collections:
             second_future = self._threads.submit(self.embed_query, unnamed, self.second.embedder)
         if vector is None:
-            vector = self.embed_query(query)
-        excluded = implied_exclusions(query)
+            vector = self.embed_query(query.text)
+        excluded = dict(query.exclusions)
         if any(key in filters for key in excluded):
             excluded = {}  # the user's own filter on these fields wins
-        dense_filters = Filters({key: value for key, value in filters.items() if key != "language"}, excluded)
+        dense_filters = ChunkFilters({key: value for key, value in filters.items() if key != "language"}, excluded)
         languages = LANGUAGES if "language" not in filters else (filters["language"],)
         ranked["dense"], dense_scores = self._dense(
             self.store, vector, collections, dense_filters, languages, question_language, self.same_language_bias
@@ -275,7 +181,7 @@ class Retriever:
 
         # Keyword search on the question plus its glossary translation (cross-lingual keywords), and the
         # deadline's words when it asks whether a call is open.
-        deadline = DEADLINE_WORDS if asks_if_open(query) else ()
+        deadline = DEADLINE_WORDS if query.asks_if_open else ()
         keyword_query = " ".join([unnamed, *translate_terms(unnamed), *deadline])
         keyword: list[str] = []
         for chunk, _score in self.catalog.keyword_search(keyword_query, self.pool, collections, filters, excluded):
@@ -284,7 +190,7 @@ class Retriever:
         ranked["keyword"] = keyword
 
         exact: list[str] = []
-        for ident in identifiers(query):
+        for ident in query.identifiers:
             for coll in collections:
                 found = self.catalog.find_exact(ident, self.pool, coll)
                 if not is_code(ident) and coll == DOCUMENTS and len(found) > RARE:
@@ -299,7 +205,7 @@ class Retriever:
         # Among exact hits, prefer passages of the identifier's own section (a topic's text rather
         # than a table that lists its code), then those the other lists also liked.
         other = {i: r for r, i in enumerate(ranked["keyword"])}
-        own = {i for i in exact if any(ident in chunks[i].heading for ident in identifiers(query))}
+        own = {i for i in exact if any(ident in chunks[i].heading for ident in query.identifiers)}
         exact.sort(key=lambda i: (i not in own, other.get(i, len(other))))
         ranked["exact"] = exact
 
@@ -327,12 +233,12 @@ class Retriever:
                 fused[cid] += weights[name] / (RRF_K + rank + 1)
                 sources[cid].append(name)
         # A question that names a work-programme period or the Mexican law prefers that document.
-        for key, value in implied_filters(query).items():
+        for key, value in query.priors.items():
             for cid in fused:
                 if getattr(chunks[cid], key) == value:
                     fused[cid] *= PRIOR
         # A question that names a document ("the evaluation form", "anexo 1", "e-infrastructure") prefers it.
-        for doc_id in self.named(query) if self.named else ():
+        for doc_id in query.named_documents:
             for cid in fused:
                 if chunks[cid].doc_id == doc_id:
                     fused[cid] *= NAMED_PRIOR

@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.answer import build_assistant  # noqa: E402
 from assistant.config import load_settings  # noqa: E402
+from assistant.pipeline import build_pipeline  # noqa: E402
 from evals.dataset import DEFAULT_DATASET, load_dataset  # noqa: E402
 from evals.metrics import percentile  # noqa: E402
 
@@ -36,8 +36,8 @@ def main() -> None:
 
     questions = [item["user_input"] for item in load_dataset(args.dataset)]
     settings = load_settings()
-    assistant = build_assistant(settings)
-    assistant.retriever.ensure_ready()
+    assistant = build_pipeline(settings)
+    assistant.ensure_ready()
     t0 = time.perf_counter()
     assistant.ask("warm-up question about evaluation thresholds")
     warm_up_ms = (time.perf_counter() - t0) * 1000
@@ -63,7 +63,7 @@ def main() -> None:
               + ")")
     result = {
         "date": time.strftime("%Y-%m-%d"),
-        "mode": "llm" if assistant.llm is not None else "extractive",
+        "mode": "llm" if assistant.streams_text else "extractive",
         "dataset": str(args.dataset),
         "cpus": os.cpu_count(),
         "warm_up_ms": round(warm_up_ms, 1),

@@ -24,8 +24,8 @@ import uvicorn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.api import create_app  # noqa: E402
 from assistant.config import load_settings  # noqa: E402
+from bots.web.app import create_app  # noqa: E402
 
 
 def questions(n: int) -> list[str]:

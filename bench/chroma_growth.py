@@ -103,9 +103,8 @@ def grow(path: Path, start: int, stop: int) -> dict[str, float]:
 
 def measure(path: Path, queries: int) -> dict[str, object]:
     """Open the store as a fresh process would and time top-10 queries; report memory."""
-    import numpy as np
-
     import chromadb  # noqa: F401  - the import belongs to the baseline, opening the store does not
+    import numpy as np
 
     base_rss = _rss_mb()[0]
     t0 = time.perf_counter()

@@ -30,7 +30,7 @@ def run_ingest(corpus: Path, data: Path) -> dict[str, object]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "ingest", "--quiet"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "bots.cli", "ingest", "--quiet"], env=env, capture_output=True, text=True
     )
     wall = time.perf_counter() - t0
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -17,9 +17,8 @@ from typing import Any
 import chromadb
 from chromadb.config import Settings as ChromaSettings
 
-from assistant.models import DENSE_COLLECTIONS, Chunk
-from assistant.pipeline import Index
-from assistant.store import ChromaEmbedding
+from assistant.index import Index
+from assistant.types import DENSE_COLLECTIONS, Chunk
 from evals.ragas_scores import as_langchain_embeddings
 from ingestion.chunk import embedding_text
 

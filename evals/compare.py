@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evals.run import flatten
+from evals.scoring import flatten
 
 # (field, how to read it from a row, label when it goes False -> True, label when True -> False)
 FLIPS: tuple[tuple[str, str, str, str], ...] = (

@@ -1,7 +1,7 @@
 """The quality gate: thresholds (in ``evals/gate.toml``) a run's summary must meet.
 
 Used by ``tests/test_eval.py::test_quality_gate`` (so CI fails on a real regression) and by
-``eumex eval --gate``. Keys are paths into summary.json as flattened by :func:`evals.run.flatten`,
+``eumex eval --gate``. Keys are paths into summary.json as flattened by :func:`evals.scoring.flatten`,
 e.g. ``retrieval.ours.en.hit@5`` or ``abstention.answerable_refused``.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evals.run import flatten
+from evals.scoring import flatten
 
 GATE_FILE = Path(__file__).resolve().parent / "gate.toml"
 

@@ -50,7 +50,7 @@ class Passage:
 
     @classmethod
     def of(cls, chunk: Any) -> Passage:
-        """From an ``assistant.models.Chunk`` (or anything with the same attributes)."""
+        """From an ``assistant.types.Chunk`` (or anything with the same attributes)."""
         return cls(chunk.document, chunk.page_start, chunk.page_end, chunk.locator)
 
     def ids(self) -> list[str]:

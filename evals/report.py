@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evals.run import RETRIEVAL_METRICS
+from evals.scoring import RETRIEVAL_METRICS
 
 PLOT_METRICS = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10")
 LABELS = {"ours": "EUMEX hybrid", "dense": "LangChain+Chroma dense", "keyword": "BM25 keyword"}

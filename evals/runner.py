@@ -24,7 +24,7 @@ from evals.dataset import ROOT, balanced_subset, load_dataset
 from evals.gate import check, load_gate
 from evals.ragas_scores import Judge, Scorer
 from evals.report import write_report
-from evals.run import evaluate, now_utc, summarise
+from evals.scoring import evaluate, now_utc, summarise
 
 DEFAULT_RESULTS = ROOT / "evals" / "results"
 
@@ -83,14 +83,14 @@ def run_evaluation(
     echo: Callable[[str], None] = lambda _m: None,
 ) -> tuple[Path, dict[str, Any]]:
     """Evaluate, write results.jsonl, summary.json and report.md; return the run directory and summary."""
-    from assistant.answer import build_assistant
+    from assistant.pipeline import build_pipeline
     from evals.baselines import build_baselines
 
     started = time.perf_counter()
     items = balanced_subset(load_dataset(options.dataset), options.subset)
     judge = _judge(settings, options)
-    assistant = assistant or build_assistant(settings)
-    assistant.retriever.ensure_ready()
+    assistant = assistant or build_pipeline(settings)
+    assistant.ensure_ready()
     baselines = build_baselines(assistant.index) if options.baselines else []
     scorer = Scorer(assistant.index.embedder, judge) if options.ragas else None
 
@@ -115,7 +115,7 @@ def run_evaluation(
             "dataset": dataset_name,
             "subset": options.subset,
             "questions_key": hashlib.sha256(" ".join(sorted(r["id"] for r in rows)).encode()).hexdigest()[:16],
-            "answer_mode": f"LLM {settings.llm_model}" if assistant.llm is not None else "extractive (no LLM)",
+            "answer_mode": f"LLM {settings.llm_model}" if assistant.streams_text else "extractive (no LLM)",
             "judge": f"{judge.model} at {judge.base_url}" if judge else None,
             "baselines": {b.name: b.label for b in baselines},
             "commit": _commit(),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from assistant.manifest import Document
-from assistant.models import DOCUMENTS, PROJECTS, Chunk, Page, Record
+from assistant.types import DOCUMENTS, PROJECTS, Chunk, Page, Record
 
 TOPIC_CODE = r"[A-Z][A-Z0-9]*(?:-[A-Z][A-Z0-9]*)*-\d{1,2}[a-z]?(?:-[A-Za-z])?(?:[-/]\d{4})+"
 TOPIC_HEADING = re.compile(rf"^({TOPIC_CODE})\s*:\s*(\S.{{3,}})$")

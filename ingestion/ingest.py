@@ -22,18 +22,18 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.catalog import Catalog, DocumentState
 from assistant.config import Settings
-from assistant.corpus import sha256_of
-from assistant.embed import Embedder, embed_all
-from assistant.extractive import candidate_sentences
 from assistant.errors import EumexError, ParseError
+from assistant.extractive import candidate_sentences
+from assistant.index.catalog import Catalog, DocumentState
+from assistant.index.embed import Embedder, embed_all
+from assistant.index.partner_tables import PartnerData, write_partner_tables
+from assistant.index.vectors import VectorStore
 from assistant.manifest import Document, Manifest
-from assistant.models import DENSE_COLLECTIONS, PROJECTS, SECOND_DENSE_COLLECTIONS, TOPICS, Chunk, Page, Record
-from assistant.partner_index import PartnerData, write_partner_tables
-from assistant.store import VectorStore
+from assistant.types import DENSE_COLLECTIONS, PROJECTS, SECOND_DENSE_COLLECTIONS, TOPICS, Chunk, Page, Record
 from ingestion import parse_cordis
 from ingestion.chunk import chunk_pages, chunk_records, embedding_text
+from ingestion.corpus import sha256_of
 from ingestion.parse_pdf import read_pdf
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,18 @@ def _without_vectors(store: VectorStore, chunks: list[Chunk], collections: tuple
         if ids:
             have |= store.existing_ids(coll, ids)
     return [c for c in chunks if c.collection in collections and c.id not in have]
+
+
+def ingest(settings: Settings, progress: bool = True, echo: Callable[[str], None] = lambda _msg: None) -> IngestReport:
+    """Build or update the index the settings describe (`eumex ingest`)."""
+    from assistant.pipeline import open_index
+
+    index = open_index(settings)
+    ingestor = Ingestor(
+        settings, index.manifest, index.catalog, index.store, index.embedder, progress=progress, echo=echo,
+        second=index.second_store,
+    )
+    return ingestor.run()
 
 
 class Ingestor:

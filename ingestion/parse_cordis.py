@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.errors import ParseError
-from assistant.models import Record
 from assistant.textutil import euro
+from assistant.types import Record
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError, PdfReadError, PyPdfError
 
 from assistant.errors import ParseError
-from assistant.models import Page
+from assistant.types import Page
 
 log = logging.getLogger(__name__)
 

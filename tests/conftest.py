@@ -120,6 +120,6 @@ def full_settings(full_index):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def assistant(full_settings):  # type: ignore[no-untyped-def]
     """The answering pipeline on the full real index, extractive (no LLM configured)."""
-    from assistant.answer import build_assistant
+    from assistant.pipeline import build_pipeline
 
-    return build_assistant(full_settings)
+    return build_pipeline(full_settings)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import httpx
 
-from assistant.corpus import sha256_of
+from ingestion.corpus import sha256_of
 from assistant.manifest import Document
 
-EUMEX = [sys.executable, "-m", "assistant.cli"]
+EUMEX = [sys.executable, "-m", "bots.cli"]
 
 
 def _toml_value(value: object) -> str:

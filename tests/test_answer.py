@@ -17,7 +17,7 @@ from assistant.citations import normalise, quote_is_verified
 from assistant.errors import QuestionError
 from assistant.guard import in_domain, is_injection, later_period
 from assistant.extractive import candidate_sentences, sentences
-from assistant.models import PROJECTS, Chunk
+from assistant.types import PROJECTS, Chunk
 from tests.support import run_cli
 
 
@@ -291,7 +291,7 @@ def test_an_answer_about_an_acronym_quotes_the_sentence_that_names_it(assistant)
     ],
 )
 def test_only_a_project_acronym_searches_the_project_records(assistant, question: str, projects: bool) -> None:  # type: ignore[no-untyped-def]
-    assert (PROJECTS in assistant._route(question)) is projects
+    assert (PROJECTS in assistant.reader.read(question).collections) is projects
 
 
 def test_spanish_funding_question_quotes_the_footnote_alone(assistant) -> None:  # type: ignore[no-untyped-def]
@@ -421,16 +421,16 @@ def test_answering_gives_blas_one_thread_and_ingestion_keeps_its_threads(full_in
         """
         import json
         from threadpoolctl import threadpool_info
-        from assistant.answer import build_assistant
+        from assistant.pipeline import build_pipeline
         from assistant.config import load_settings
-        from assistant.embed import UseEmbedder
+        from assistant.index.embed import UseEmbedder
 
         def blas():
             return sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
 
         ingesting = UseEmbedder(threads=2)
         ingesting.embed(["A passage is embedded first, as ingestion does."])
-        assistant = build_assistant(load_settings())
+        assistant = build_pipeline(load_settings())
         answer = assistant.ask("What is the threshold for individual evaluation criteria?")
         print(json.dumps({
             "blas": blas(),

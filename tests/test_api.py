@@ -12,8 +12,9 @@ import pytest
 import pytest_asyncio
 from fastapi import FastAPI
 
-from assistant.answer import Assistant, build_assistant
-from assistant.api import create_app
+from assistant.answer import Assistant
+from assistant.pipeline import build_pipeline
+from bots.web.app import create_app
 from assistant.config import Settings
 from tests.support import cli_env, run_cli
 
@@ -282,7 +283,7 @@ async def test_unexpected_errors_are_generic_500(full_settings: Settings, assist
 
 async def test_empty_index_is_503_with_the_fix(full_settings: Settings, tmp_path: Path) -> None:
     settings = Settings(corpus_dir=full_settings.corpus_dir, data_dir=tmp_path / "empty")
-    app = create_app(settings, assistant=build_assistant(settings))
+    app = create_app(settings, assistant=build_pipeline(settings))
     async with client_for(app) as c:
         health = await c.get("/healthz")
         assert health.status_code == 503

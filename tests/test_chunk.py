@@ -8,7 +8,7 @@ import pytest
 
 from assistant.config import Settings
 from assistant.manifest import Document, Manifest
-from assistant.models import DOCUMENTS, PROJECTS, TOPICS, Chunk, Page, Record
+from assistant.types import DOCUMENTS, PROJECTS, TOPICS, Chunk, Page, Record
 from ingestion.chunk import chunk_pages, chunk_records, heading_of
 from ingestion.parse_pdf import read_pdf
 from tests.test_parse_pdf import EVALUATION_FORM, LAW, WP1820, normalise, parsed_corpus_pdf

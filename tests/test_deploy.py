@@ -18,7 +18,7 @@ import httpx
 import pytest
 import yaml
 
-from assistant.catalog import Catalog
+from assistant.index.catalog import Catalog
 from tests.support import EUMEX, chroma_server, cli_env, free_port, local_copy, run_cli, write_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +94,7 @@ def test_shared_data_volume(compose: dict) -> None:  # type: ignore[type-arg]
 
 
 def test_compose_variables_are_documented_and_never_block_up(compose: dict) -> None:  # type: ignore[type-arg]
-    from assistant.settings_doc import COMPOSE_VARIABLES, settings_docs
+    from bots.settings_doc import COMPOSE_VARIABLES, settings_docs
 
     known = set(COMPOSE_VARIABLES) | {d.env for d in settings_docs()}
     values = yaml.safe_dump({k: v for k, v in compose.items()})  # comments are not interpolated
@@ -181,7 +181,7 @@ def test_dockerfile_is_slim_non_root_offline_with_healthcheck() -> None:
 # --- generated settings documentation ----------------------------------------------------------------------
 @pytest.mark.parametrize(("path", "fmt"), [("docs/settings.md", "markdown"), (".env.example", "env")])
 def test_settings_docs_are_generated_from_the_code(path: str, fmt: str) -> None:
-    from assistant.settings_doc import render_env_example, render_markdown
+    from bots.settings_doc import render_env_example, render_markdown
 
     expected = render_markdown() if fmt == "markdown" else render_env_example()
     current = (ROOT / path).read_text(encoding="utf-8") if (ROOT / path).is_file() else ""
@@ -190,7 +190,7 @@ def test_settings_docs_are_generated_from_the_code(path: str, fmt: str) -> None:
 
 def test_every_setting_is_documented() -> None:
     from assistant.config import Settings
-    from assistant.settings_doc import settings_docs
+    from bots.settings_doc import settings_docs
 
     missing = [name for name, field in Settings.model_fields.items() if not (field.description or "").strip()]
     assert not missing, f"Settings fields without a description: {missing}"
@@ -205,7 +205,7 @@ def test_every_setting_is_documented() -> None:
 
 
 def test_settings_command_prints_the_generated_files(tmp_path: Path) -> None:
-    from assistant.settings_doc import render_env_example
+    from bots.settings_doc import render_env_example
 
     result = run_cli(["settings", "--format", "env"], cli_env(tmp_path, tmp_path / "data"))
     assert result.returncode == 0, result.stderr

@@ -23,7 +23,7 @@ from evals.metrics import (
     reciprocal_rank,
     retrieval_scores,
 )
-from evals.run import flatten
+from evals.scoring import flatten
 from tests.fake_llm import fake_llm_server, judge_reply
 from tests.support import run_cli
 

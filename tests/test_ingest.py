@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.catalog import Catalog
+from assistant.index.catalog import Catalog
 from assistant.config import Settings
-from assistant.embed import make_embedder
-from assistant.models import DENSE_COLLECTIONS, DOCUMENTS, LANGUAGES, PROJECTS, TOPICS
-from assistant.pipeline import build_index, build_retriever
-from assistant.store import ChromaEmbedding
+from assistant.index.embed import make_embedder
+from assistant.types import DENSE_COLLECTIONS, DOCUMENTS, LANGUAGES, PROJECTS, TOPICS
+from assistant.pipeline import build_retriever, open_index
+from assistant.index.vectors import ChromaEmbedding
 from ingestion.ingest import Ingestor
 from tests.support import EUMEX, chroma_server, cli_env, generated_document, local_copy, run_cli, write_manifest
 
@@ -39,7 +39,7 @@ def _norm(text: str) -> str:
 
 def _consistent(settings: Settings) -> dict[str, int]:
     """Assert that Chroma holds exactly the dense chunks of the catalog; return the counts."""
-    index = build_index(settings)
+    index = open_index(settings)
     catalog_ids = index.catalog.chunk_ids()
     counts = {}
     for coll in DENSE_COLLECTIONS:
@@ -55,7 +55,7 @@ def _consistent(settings: Settings) -> dict[str, int]:
 
 
 def _ingest(settings: Settings) -> object:
-    index = build_index(settings)
+    index = open_index(settings)
     return Ingestor(settings, index.manifest, index.catalog, index.store, index.embedder, progress=False).run()
 
 
@@ -129,7 +129,7 @@ def test_dense_search_is_cross_lingual(full_index) -> None:  # type: ignore[no-u
     """A Spanish question finds the English topic on geothermal energy with Mexico."""
     env, _ = full_index
     settings = Settings(corpus_dir=Path(env["EUMEX_CORPUS_DIR"]), data_dir=Path(env["EUMEX_DATA_DIR"]))
-    index = build_index(settings)
+    index = open_index(settings)
     vector = index.embedder.embed(["cooperación internacional con México en energía geotérmica"])[0]
     hits = index.store.query(TOPICS, "en", vector, k=5)
     found = index.catalog.chunks_by_id([h.id for h in hits])
@@ -141,7 +141,7 @@ def test_vectors_are_kept_per_passage_language(full_index) -> None:  # type: ign
     of its language, and exactly the catalog's chunks."""
     env, _ = full_index
     settings = Settings(corpus_dir=Path(env["EUMEX_CORPUS_DIR"]), data_dir=Path(env["EUMEX_DATA_DIR"]))
-    index = build_index(settings)
+    index = open_index(settings)
     assert index.second_store is not None and index.second_store.embedder.name != index.embedder.name
     for store, collections in ((index.store, DENSE_COLLECTIONS), (index.second_store, (DOCUMENTS,))):
         for coll in collections:
@@ -160,7 +160,7 @@ def test_an_index_from_before_the_language_collections_is_moved_not_rebuilt(tmp_
     corpus, docs = small_corpus
     settings = _settings(tmp_path, corpus, docs)
     assert _ingest(settings).ok
-    index = build_index(settings)
+    index = open_index(settings)
     before = {coll: index.store.all_ids(coll) for coll in DENSE_COLLECTIONS}
     # Rebuild the old layout: one collection per chunk collection, all languages together.
     client = index.client
@@ -178,7 +178,7 @@ def test_an_index_from_before_the_language_collections_is_moved_not_rebuilt(tmp_
             client.delete_collection(name)
     report = _ingest(settings)
     assert report.ok and report.embedded == 0 and not report.failed  # nothing embedded again
-    index = build_index(settings)
+    index = open_index(settings)
     assert {coll: index.store.all_ids(coll) for coll in DENSE_COLLECTIONS} == before
     names = {getattr(c, "name", c) for c in index.client.list_collections()}
     assert not any(name == f"{settings.collection_prefix}-{coll}-{index.embedder.name}" for coll in DENSE_COLLECTIONS for name in names)
@@ -319,7 +319,7 @@ def test_a_running_retriever_searches_what_ingestion_changes(tmp_path: Path, sma
         tmp_path, corpus, [*docs, generated_document("extra-guide", "extra/guide.pdf", corpus)], second_embedder="none"
     )
     assert _ingest(settings).ok
-    retriever = build_retriever(build_index(settings))
+    retriever = build_retriever(open_index(settings))
     question = "Can Mexican entities take part in collaborative projects according to the EUMEX test guidance?"
     first = [h for h in retriever.search(question, k=5) if h.chunk.doc_id == "extra-guide"]
     assert first and "dense" in first[0].sources
@@ -336,7 +336,7 @@ def test_the_common_keyword_terms_follow_the_documents(tmp_path: Path, small_cor
     queries) once per change of the documents, and stores them for every process that searches."""
     import json
 
-    from assistant.catalog import _find_common_terms
+    from assistant.index.catalog import _find_common_terms
 
     corpus, docs = small_corpus
     settings = _settings(tmp_path, corpus, docs)
@@ -447,7 +447,7 @@ def test_kill_during_ingestion_keeps_previous_index(tmp_path: Path, corpus_dir: 
     during = _consistent(settings)
     assert during["all"] >= before["all"]
     assert Catalog(settings.catalog_path).keyword_search("threshold individual criteria", k=3)
-    index = build_index(settings)
+    index = open_index(settings)
     hits = index.store.query(DOCUMENTS, "en", index.embedder.embed(["evaluation thresholds"])[0], k=5)
     assert set(index.catalog.chunks_by_id([h.id for h in hits])), "dense hits must resolve in the catalog"
 
@@ -464,7 +464,7 @@ def test_changing_the_embedder_builds_a_separate_index(tmp_path: Path, small_cor
     settings = _settings(tmp_path, corpus, docs)
     assert _ingest(settings).ok
     name = make_embedder(settings).name
-    assert build_index(settings).store.collection_name(DOCUMENTS, "en").endswith(name)
+    assert open_index(settings).store.collection_name(DOCUMENTS, "en").endswith(name)
 
 
 # --- Chroma server mode -----------------------------------------------------------------------------------
@@ -486,7 +486,7 @@ def test_same_code_path_against_chroma_server(tmp_path: Path, small_corpus, mani
         settings = Settings(
             corpus_dir=corpus, data_dir=tmp_path / "data", manifest=manifest_path, chroma_host=host, chroma_port=port
         )
-        index = build_index(settings)
+        index = open_index(settings)
         hits = index.store.query(DOCUMENTS, "es", index.embedder.embed(["El Consejo Nacional de Humanidades, Ciencias y Tecnologías es un organismo público descentralizado"])[0], k=5)
         pages = {(c.doc_id, c.page_start) for c in index.catalog.chunks_by_id([h.id for h in hits]).values()}
         assert ("mx-lgmhcti-2023", 31) in pages

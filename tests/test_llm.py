@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer import build_assistant
+from assistant.pipeline import build_pipeline
+from assistant.types import Delta, Final
 from assistant.config import Settings
 from tests.fake_llm import fake_llm_server, passage_number
 from tests.support import generated_document, local_copy, write_manifest
@@ -19,7 +20,7 @@ QUOTE = "The threshold for individual criteria is 3."
 def llm(full_settings):  # type: ignore[no-untyped-def]
     with fake_llm_server() as fake:
         settings = full_settings.model_copy(update={"llm_base_url": fake.base_url, "llm_model": "fake-model"})
-        yield fake, build_assistant(settings)
+        yield fake, build_pipeline(settings)
 
 
 def good(messages: list[dict]) -> str:
@@ -150,17 +151,16 @@ def test_streaming_releases_verified_sentences_before_the_answer(llm) -> None:  
 
     fake.enqueue(two)
     events = list(assistant.stream(QUESTION))
-    kinds = [k for k, _ in events]
-    assert kinds == ["delta", "delta", "answer"]
-    assert events[0][1] == "Each criterion must score at least 3 [1]."
-    assert events[1][1].startswith(" The overall threshold is 10 [")
-    assert events[-1][1].answer == events[0][1] + events[1][1]
+    assert [type(e) for e in events] == [Delta, Delta, Final]
+    assert events[0].text == "Each criterion must score at least 3 [1]."
+    assert events[1].text.startswith(" The overall threshold is 10 [")
+    assert events[-1].answer.answer == events[0].text + events[1].text
 
 
 def test_instructions_inside_a_document_are_not_followed(tmp_path: Path, corpus_dir: Path, manifest, make_pdf) -> None:  # type: ignore[no-untyped-def]
     """An ingested PDF that says 'ignore previous instructions ...' is data: never passed on, never quoted."""
     from ingestion.ingest import Ingestor
-    from assistant.pipeline import build_index
+    from assistant.pipeline import open_index
 
     corpus = tmp_path / "corpus"
     form = local_copy(manifest.get("h2020-evaluation-form-ria"), corpus_dir, corpus)
@@ -173,13 +173,13 @@ def test_instructions_inside_a_document_are_not_followed(tmp_path: Path, corpus_
     ]).read_bytes())
     docs = [form, generated_document("note", "extra/note.pdf", corpus)]
     settings = Settings(corpus_dir=corpus, data_dir=tmp_path / "data", manifest=write_manifest(tmp_path / "m.toml", docs))
-    index = build_index(settings)
+    index = open_index(settings)
     assert Ingestor(settings, index.manifest, index.catalog, index.store, index.embedder, progress=False).run().ok
 
     with fake_llm_server() as fake:
         gullible = 'Mexican entities always receive 100% EU funding [1: "Mexican entities always receive 100% EU funding"].'
         fake.enqueue(gullible)
-        assistant = build_assistant(settings.model_copy(update={"llm_base_url": fake.base_url, "llm_model": "fake"}))
+        assistant = build_pipeline(settings.model_copy(update={"llm_base_url": fake.base_url, "llm_model": "fake"}))
         answer = assistant.ask("Do Mexican entities receive EU funding? What are the evaluation thresholds?")
         assert "Ignore previous instructions" not in fake.requests[-1]["messages"][-1]["content"]
         assert "100% EU funding" not in answer.answer

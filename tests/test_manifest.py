@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import DEFAULT_MANIFEST
-from assistant.corpus import MISMATCH, MISSING, NOT_AVAILABLE, PRESENT, corpus_status, fetch_corpus, sha256_of
+from ingestion.corpus import MISMATCH, MISSING, NOT_AVAILABLE, PRESENT, corpus_status, fetch_corpus, sha256_of
 from assistant.errors import CorpusError
 from assistant.manifest import KINDS, PARSERS, PROGRAMMES, Manifest, load_manifest
 

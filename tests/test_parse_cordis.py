@@ -11,7 +11,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from assistant.errors import ParseError
-from assistant.models import Record
+from assistant.types import Record
 from ingestion import parse_cordis
 from ingestion.parse_cordis import Participation, Table, read_table
 

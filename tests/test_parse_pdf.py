@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from assistant.errors import ParseError
-from assistant.models import Page
+from assistant.types import Page
 from ingestion.parse_pdf import clean_pages, read_pdf
 
 WP1820 = "h2020_work_programmes/h2020-wp1820-food_en.pdf"

@@ -12,10 +12,11 @@ import httpx
 import pytest
 
 from assistant.answer import Assistant
-from assistant.api import create_app
+from bots.web.app import create_app
 from assistant.citations import row_quote, row_quote_verified
-from assistant.models import Answer
-from assistant.partners import PartnerSearch, is_partner_question, needs_rules_too
+from assistant.types import Answer
+from assistant.partners.search import PartnerSearch
+from assistant.question import is_partner_question, needs_rules_too
 from ingestion.parse_cordis import read_table
 from tests.support import run_cli
 
@@ -29,8 +30,8 @@ PROJECTS_FILE = "cordis/h2020-projects_dashboard-export.xlsx"
 
 @pytest.fixture(scope="session")
 def partners(assistant: Assistant) -> PartnerSearch:
-    assert assistant.partners is not None, "the full index must have the partner tables"
-    return assistant.partners
+    assert assistant.partner_search is not None, "the full index must have the partner tables"
+    return assistant.partner_search
 
 
 def raw_line(corpus_dir: Path, document: str, row: int) -> str:
@@ -117,7 +118,7 @@ def test_geothermal_with_mexico_in_spanish_puts_gemex_first(assistant: Assistant
 def test_a_spanish_subject_word_finds_the_english_titles(partners: PartnerSearch, question: str, lang: str) -> None:
     """The glossary gives "acuicultura" its English word; before, the Spanish question listed gender-equality
     projects that merely had a Mexican participant."""
-    result = partners.search(question, lang=lang)
+    result = partners.search(question)
     shown = result.projects[:10]
     assert len(shown) >= 5
     assert all("aquacult" in f"{m.project.title} {m.project.topic_title}".lower() for m in shown), [
@@ -241,7 +242,7 @@ def test_a_question_about_what_a_text_says_is_not_a_partner_question(question: s
     ],
 )
 def test_a_question_about_the_projects_data_is_a_partner_question(assistant: Assistant, question: str) -> None:
-    assert is_partner_question(question, assistant.partners.index)
+    assert is_partner_question(question, assistant.partner_search.tables)
 
 
 def test_a_rules_question_that_mentions_projects_is_answered_from_the_documents(assistant: Assistant) -> None:

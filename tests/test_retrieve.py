@@ -10,12 +10,13 @@ import pytest
 
 from assistant.config import Settings
 from assistant.language import detect_language
-from assistant.models import DOCUMENTS, PROJECTS, TOPICS
-from assistant.pipeline import build_index, build_retriever
+from assistant.types import DOCUMENTS, PROJECTS, TOPICS
+from assistant.pipeline import build_retriever, open_index
 import assistant.retrieve
-from assistant.catalog import fts_query
-from assistant.store import DenseHit
-from assistant.retrieve import MEXICAN_LAW, Filters, identifiers, implied_exclusions, implied_filters, without_law_title
+from assistant.index.catalog import fts_query
+from assistant.index.vectors import DenseHit
+from assistant.question import MEXICAN_LAW, document_priors, identifiers, implied_exclusions, without_law_title
+from assistant.retrieve import ChunkFilters
 from tests.support import run_cli
 
 
@@ -23,7 +24,7 @@ from tests.support import run_cli
 def retriever(full_index):  # type: ignore[no-untyped-def]
     env, _ = full_index
     settings = Settings(corpus_dir=Path(env["EUMEX_CORPUS_DIR"]), data_dir=Path(env["EUMEX_DATA_DIR"]))
-    return build_retriever(build_index(settings))
+    return build_retriever(open_index(settings))
 
 
 @pytest.mark.parametrize(
@@ -83,7 +84,7 @@ def test_an_english_question_sees_spanish_passages_and_the_reverse(retriever) ->
             retriever.store,
             retriever.embed_query(query),
             (DOCUMENTS,),
-            Filters({}, {}),
+            ChunkFilters({}, {}),
             ("en", "es"),
             detect_language(query),
             0.05,
@@ -162,8 +163,8 @@ def test_a_question_that_names_a_document_prefers_it(manifest, question: str, ex
         ("What does the 2018-2020 work programme say?", {"period": "2018-2020"}),
     ],
 )
-def test_implied_filters(query: str, implied: dict[str, str]) -> None:
-    assert implied_filters(query) == implied
+def test_document_priors(query: str, implied: dict[str, str]) -> None:
+    assert document_priors(query) == implied
 
 
 @pytest.mark.parametrize(
@@ -203,7 +204,7 @@ def test_metadata_filter(retriever) -> None:  # type: ignore[no-untyped-def]
     assert hits and all(h.chunk.period == "2018-2020" for h in hits)
 
 
-def _chroma_where(filters: Filters) -> dict | None:  # type: ignore[type-arg]
+def _chroma_where(filters: ChunkFilters) -> dict | None:  # type: ignore[type-arg]
     """The same filters as a Chroma ``where`` clause (what Chroma's own filtered search is given)."""
     clauses: list[dict] = [{key: value} for key, value in filters.where.items()]  # type: ignore[type-arg]
     if filters.where_not:  # not (all of these): any one of them differs
@@ -235,10 +236,10 @@ def assert_exact_beside_approximate(ours: list, chroma: list, tolerance: float =
     ("filters", "wanted", "whole_partition"),
     [
         # common: most of the wide candidate list passes
-        (Filters({"period": "2018-2020"}, {}), lambda c: c.period == "2018-2020", False),
-        (Filters({}, MEXICAN_LAW), lambda c: not (c.programme == "mexico" and c.kind == "law"), False),
+        (ChunkFilters({"period": "2018-2020"}, {}), lambda c: c.period == "2018-2020", False),
+        (ChunkFilters({}, MEXICAN_LAW), lambda c: not (c.programme == "mexico" and c.kind == "law"), False),
         # narrow: one small document, too few of the wide list pass, so the whole partition is ranked
-        (Filters({"doc_id": "h2020-evaluation-form-ria"}, {}), lambda c: c.doc_id == "h2020-evaluation-form-ria", True),
+        (ChunkFilters({"doc_id": "h2020-evaluation-form-ria"}, {}), lambda c: c.doc_id == "h2020-evaluation-form-ria", True),
     ],
 )
 def test_dense_filters_give_what_a_filtered_chroma_query_gives(retriever, monkeypatch, filters, wanted, whole_partition) -> None:  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from pydantic import SecretStr
 from schemathesis.checks import not_a_server_error
 
-from assistant.api import create_app
+from bots.web.app import create_app
 from assistant.config import Settings
 from tests.server import serve
 

@@ -8,7 +8,7 @@ import asyncio
 import logging
 import re
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,9 +20,9 @@ from pydantic import SecretStr
 from assistant.answer import Assistant
 from assistant.config import Settings
 from assistant.conversation import Conversations
-from assistant.feedback import FeedbackStore
+from bots.feedback import FeedbackStore
 from assistant.manifest import Manifest
-from assistant.models import Answer
+from assistant.types import Answer, Delta
 from bots.telegram.access import BotStore
 from bots.telegram.app import start_bot, stop_bot
 from bots.telegram.render import MARKER, MAX_CALLBACK_DATA, split_message, utf16_len
@@ -299,13 +299,13 @@ class ScriptedLLM:
     def condense(self, question: str, earlier: list[str], language: str) -> str | None:
         return None  # no rewrite: the rule-based one applies (as when a real model's rewrite is unusable)
 
-    def stream(self, question: str, standalone: str, language: str, hits: Any) -> Iterator[tuple[str, Any]]:
+    def stream(self, standalone: str, language: str, hits: Any) -> Generator[Delta, None, Answer]:
         import time
 
         for piece in self.pieces:
             time.sleep(self.delay)
-            yield "delta", piece
-        yield "answer", Answer("".join(self.pieces), language, False, self.cited.citations, mode="llm")
+            yield Delta(piece)
+        return Answer("".join(self.pieces), language, False, self.cited.citations, mode="llm")
 
 
 @pytest.mark.asyncio
@@ -398,7 +398,7 @@ async def test_rate_limit_per_user(full_settings: Settings, assistant: Assistant
 class BrokenAssistant:
     """An assistant whose pipeline fails (e.g. the store is gone) while the rest of the bot works."""
 
-    llm = None
+    streams_text = False
 
     def __init__(self, manifest: Manifest) -> None:
         self.manifest = manifest
@@ -452,7 +452,7 @@ async def test_token_never_appears_in_logs(
 async def test_bot_runs_inside_the_api_lifespan_and_shares_the_feedback_store(
     full_settings: Settings, assistant: Assistant, tmp_path: Path
 ) -> None:
-    from assistant.api import create_app
+    from bots.web.app import create_app
 
     async with FakeTelegram(TOKEN) as fake:
         settings = bot_settings(full_settings, tmp_path, fake, telegram_in_api=True)

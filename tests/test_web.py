@@ -14,9 +14,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from assistant.answer import Assistant
-from assistant.api import create_app
+from bots.web.app import create_app
 from assistant.config import Settings
-from assistant.feedback import FeedbackStore
+from bots.feedback import FeedbackStore
 from tests.server import serve
 
 CHROMIUM = "/usr/bin/chromium"

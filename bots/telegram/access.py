@@ -15,7 +15,7 @@ import secrets
 import time
 from enum import Enum
 
-from assistant.sqlite_store import SqliteStore
+from bots.sqlite_store import SqliteStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS approved (

@@ -27,8 +27,8 @@ from telegram.ext import (
 from assistant.answer import Assistant
 from assistant.config import Settings
 from assistant.errors import ConfigError
-from assistant.feedback import FeedbackStore
-from assistant.ratelimit import RateLimiter
+from bots.feedback import FeedbackStore
+from bots.ratelimit import RateLimiter
 from bots.telegram.access import Access, BotStore
 from bots.telegram.handlers import (
     ADMIN_COMMANDS,
@@ -158,12 +158,11 @@ async def stop_bot(application: Application) -> None:  # type: ignore[type-arg]
 
 def run(settings: Settings) -> None:
     """`eumex telegram`: build the assistant, then poll until Ctrl+C."""
-    from assistant.answer import build_assistant
+    from assistant.pipeline import build_pipeline, start
 
     _token(settings)  # fail before loading the index
-    assistant = build_assistant(settings)
-    assistant.retriever.ensure_ready()  # IndexNotReady says: run `eumex ingest`
-    assistant.retriever.warm_up()  # load the models and vectors before the first question
+    assistant = build_pipeline(settings)
+    start(assistant)  # IndexNotReady says: run `eumex ingest`; then the models and vectors are loaded
     application = build_application(settings, assistant)
     log.info("Telegram bot starting (Ctrl+C stops it)")
     try:

@@ -21,9 +21,9 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 from assistant.answer import Assistant
 from assistant.config import Settings
 from assistant.errors import IndexNotReady, QuestionError
-from assistant.feedback import FeedbackStore
 from assistant.language import detect_language
-from assistant.ratelimit import RateLimiter
+from bots.feedback import FeedbackStore
+from bots.ratelimit import RateLimiter
 from bots.telegram.access import Access, BotStore, Decision
 from bots.telegram.memory import ChatMemory
 from bots.telegram.messages import t
@@ -194,7 +194,7 @@ async def partners(update: Update, context: Context) -> None:
     if not query:
         await message.reply_text(t(lang, "partners_usage"))
         return
-    if s.assistant.partners is None:
+    if not s.assistant.has_partner_data:
         await message.reply_text(t(lang, "not_ready"))
         return
     wait = s.limiter.acquire(str(update.effective_user.id))
@@ -255,7 +255,7 @@ async def new_conversation(update: Update, context: Context) -> None:
     s = services(context)
     if update.effective_chat is None or update.effective_message is None:
         return
-    s.assistant.conversations.forget(s.memory.conversation_id(update.effective_chat.id))
+    s.assistant.forget(s.memory.conversation_id(update.effective_chat.id))
     s.memory.new_conversation(update.effective_chat.id)
     await update.effective_message.reply_text(t(chat_language(update, s), "new"))
 

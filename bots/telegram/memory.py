@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from assistant.models import Answer
+from assistant.types import Answer
 
 
 @dataclass(frozen=True)

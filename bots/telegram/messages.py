@@ -1,6 +1,6 @@
 """Every sentence the Telegram bot writes, in English and Spanish (answers come from the assistant).
 
-Same shape as :mod:`assistant.messages`: ``t(lang, key, **values)``.
+Same shape as :mod:`assistant.phrases`: ``t(lang, key, **values)``.
 """
 
 from __future__ import annotations

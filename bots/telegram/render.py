@@ -11,7 +11,7 @@ import re
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from assistant.manifest import PROGRAMME_LABELS, Manifest
-from assistant.models import Answer, Citation
+from assistant.types import Answer, Citation
 from bots.telegram.messages import t
 
 MAX_MESSAGE = 4096  # Telegram's limit, counted in UTF-16 code units

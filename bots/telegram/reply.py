@@ -1,8 +1,8 @@
 """Deliver one answer to a chat: "typing…" while it is prepared, streamed edits when an LLM writes it,
 then the final text in parts of at most 4096 characters with the source buttons under the last part.
 
-The Assistant is synchronous and CPU-bound, so it runs in a worker thread (asyncio.to_thread): the
-event loop keeps serving other chats meanwhile.
+The Assistant is synchronous and CPU-bound, so it runs in a worker thread (asyncio.to_thread, or
+bots.streaming for a streamed answer): the event loop keeps serving other chats meanwhile.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 
 from assistant.answer import Assistant
-from assistant.models import Answer
+from assistant.types import Answer, Final
+from bots.streaming import answer_events
 from bots.telegram.memory import ChatMemory
 from bots.telegram.render import MAX_MESSAGE, answer_text, source_keyboard, split_message
 
@@ -67,36 +68,20 @@ def _preview(text: str) -> str:
 async def _streamed(
     assistant: Assistant, message: Message, question: str, lang: str, conversation_id: str, quote: bool
 ) -> tuple[Answer, Message | None]:
-    """Run assistant.stream in a thread, editing one message as the verified sentences arrive."""
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-
-    def produce() -> None:
-        try:
-            for item in assistant.stream(question, conversation_id, lang):
-                loop.call_soon_threadsafe(queue.put_nowait, item)
-        except BaseException as exc:  # handed to the event loop, raised there
-            loop.call_soon_threadsafe(queue.put_nowait, ("error", exc))
-
-    producer = asyncio.create_task(asyncio.to_thread(produce))
+    """Edit one message as the verified sentences arrive; return the answer and that message."""
     text, shown, sent, last_edit = "", "", None, 0.0
-    try:
-        while True:
-            kind, value = await queue.get()
-            if kind == "error":
-                raise value
-            if kind == "answer":
-                return value, sent
-            text += value
-            if time.monotonic() - last_edit >= EDIT_EVERY_S and text.strip():
-                preview = _preview(text)
-                if sent is None:
-                    sent = await message.reply_text(preview, do_quote=quote)
-                elif preview != shown:
-                    await _edit(sent, preview)
-                shown, last_edit = preview, time.monotonic()
-    finally:
-        await producer
+    async for event in answer_events(assistant, question, conversation_id, lang):
+        if isinstance(event, Final):
+            return event.answer, sent
+        text += event.text
+        if time.monotonic() - last_edit >= EDIT_EVERY_S and text.strip():
+            preview = _preview(text)
+            if sent is None:
+                sent = await message.reply_text(preview, do_quote=quote)
+            elif preview != shown:
+                await _edit(sent, preview)
+            shown, last_edit = preview, time.monotonic()
+    raise AssertionError("the answer stream ends with a Final event")
 
 
 async def answer_question(
@@ -107,7 +92,7 @@ async def answer_question(
     conversation_id = memory.conversation_id(chat_id)
     first: Message | None = None
     async with typing(message.get_bot(), chat_id):
-        if assistant.llm is None:
+        if not assistant.streams_text:
             answer = await asyncio.to_thread(assistant.ask, question, conversation_id, lang)
         else:
             answer, first = await _streamed(assistant, message, question, lang, conversation_id, quote)
@@ -118,15 +103,8 @@ async def answer_question(
 async def answer_partners(assistant: Assistant, memory: ChatMemory, message: Message, query: str, lang: str,
                           quote: bool) -> Answer:
     """The partner search (CORDIS data) for `query`, sent like any answer: cited, one button per source."""
-    assert assistant.partners is not None
-    partners = assistant.partners
-
-    def search() -> Answer:
-        with assistant.cpu_slots:
-            return partners.answer(query, lang)
-
     async with typing(message.get_bot(), message.chat_id):
-        answer = await asyncio.to_thread(search)
+        answer = await asyncio.to_thread(assistant.partner_answer, query, lang)
     await send_answer(assistant, memory, message, answer, memory.conversation_id(message.chat_id), quote)
     return answer
 

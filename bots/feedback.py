@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from assistant.sqlite_store import SqliteStore
+from bots.sqlite_store import SqliteStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (

@@ -23,9 +23,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from assistant.errors import StoreError
-from assistant.models import PROJECTS, Chunk, Page
-from assistant.partner_index import SCHEMA as PARTNER_SCHEMA
+from assistant.index.partner_tables import SCHEMA as PARTNER_SCHEMA
 from assistant.textutil import content_words, stem
+from assistant.types import PROJECTS, Chunk, Page
 
 log = logging.getLogger(__name__)
 

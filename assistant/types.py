@@ -1,7 +1,8 @@
 """The data that flows between stages, named once.
 
 parse -> :class:`Page` / :class:`Record`; chunk -> :class:`Chunk`; retrieve -> :class:`Hit`;
-answer -> :class:`Citation` and :class:`Answer`.
+answer -> :class:`Citation` and :class:`Answer`; a streamed answer is :class:`Delta` events, then one
+:class:`Final`.
 """
 
 from __future__ import annotations
@@ -144,3 +145,20 @@ class Answer:
             "citations": [c.as_json() for c in self.citations],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of an answer's text, as it is produced (verified sentences only)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """The end of a streamed answer: the whole :class:`Answer`, citations included."""
+
+    answer: Answer
+
+
+Event = Delta | Final

@@ -19,9 +19,9 @@ from chromadb.api.types import EmbeddingFunction
 from chromadb.config import Settings as ChromaSettings
 
 from assistant.config import Settings
-from assistant.embed import Embedder
 from assistant.errors import StoreError
-from assistant.models import LANGUAGES, Chunk
+from assistant.index.embed import Embedder
+from assistant.types import LANGUAGES, Chunk
 
 log = logging.getLogger(__name__)
 

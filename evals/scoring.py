@@ -19,7 +19,7 @@ from typing import Any
 
 from assistant.answer import Assistant
 from assistant.citations import normalise, row_quote_verified
-from assistant.models import Chunk, Citation
+from assistant.types import Chunk, Citation
 from evals.metrics import Passage, Ref, matches, mean, percentile, ratio, retrieval_scores
 from evals.ragas_scores import JUDGE_METRICS, OFFLINE_METRICS, Scorer
 
@@ -152,7 +152,7 @@ def evaluate(
     progress: Callable[[int, int, dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Every question in turn, after one warm-up question (so model loading is not timed)."""
-    assistant.retriever.ensure_ready()
+    assistant.ensure_ready()
     assistant.ask(WARM_UP)
     rows = []
     for n, item in enumerate(items, start=1):

@@ -222,7 +222,7 @@ class PartnerIndex:
     """Read access to the partner tables (a view over the catalog's SQLite connection)."""
 
     def __init__(self, db_provider: Any) -> None:
-        self._catalog = db_provider  # assistant.catalog.Catalog (thread-local connections)
+        self._catalog = db_provider  # assistant.index.catalog.Catalog (thread-local connections)
 
     @property
     def db(self) -> sqlite3.Connection:

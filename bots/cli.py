@@ -78,8 +78,8 @@ def corpus() -> None:
 @friendly
 def corpus_status_cmd(settings: Settings, as_json: bool) -> None:
     """Show, per document: present, missing, checksum mismatch, or not available."""
-    from assistant.corpus import MISMATCH, MISSING, corpus_status
     from assistant.manifest import load_manifest
+    from ingestion.corpus import MISMATCH, MISSING, corpus_status
 
     manifest = load_manifest(settings.manifest)
     rows = list(corpus_status(manifest, settings.corpus_dir))
@@ -118,8 +118,8 @@ def corpus_fetch_cmd(settings: Settings, mirror: str | None) -> None:
     """Copy (from EUMEX_CORPUS_MIRROR) or download every present document, verifying sha256."""
     from pathlib import Path
 
-    from assistant.corpus import fetch_corpus
     from assistant.manifest import load_manifest
+    from ingestion.corpus import fetch_corpus
 
     manifest = load_manifest(settings.manifest)
     source = Path(mirror).resolve() if mirror else settings.corpus_mirror
@@ -140,21 +140,11 @@ def corpus_fetch_cmd(settings: Settings, mirror: str | None) -> None:
 @friendly
 def ingest(settings: Settings, quiet: bool) -> None:
     """Parse, chunk, embed and index the corpus; only changed documents are redone."""
-    from assistant.pipeline import build_index
-    from ingestion.ingest import Ingestor
+    from ingestion.ingest import ingest as run_ingestion
 
-    index = build_index(settings)
-    ingestor = Ingestor(
-        settings,
-        index.manifest,
-        index.catalog,
-        index.store,
-        index.embedder,
-        progress=not quiet and sys.stderr.isatty(),
-        echo=lambda m: click.echo(m, err=True),
-        second=index.second_store,
+    report = run_ingestion(
+        settings, progress=not quiet and sys.stderr.isatty(), echo=lambda m: click.echo(m, err=True)
     )
-    report = ingestor.run()
     s = report.seconds
     click.echo("Ingestion summary")
     click.echo(
@@ -187,34 +177,13 @@ def ingest(settings: Settings, quiet: bool) -> None:
 @friendly
 def stats(settings: Settings, as_json: bool) -> None:
     """Describe the index: documents, pages, chunks, and whether Chroma matches the keyword index."""
-    from assistant.models import DENSE_COLLECTIONS, DOCUMENTS, SECOND_DENSE_COLLECTIONS, TOPICS
-    from assistant.partner_index import PartnerIndex
-    from assistant.pipeline import build_index
+    from assistant.pipeline import index_stats
 
-    index = build_index(settings)
-    counts = index.catalog.counts()
-    vectors = {coll: index.store.count(coll) for coll in DENSE_COLLECTIONS}
-    second = index.second_store
-    second_vectors = {coll: second.count(coll) for coll in SECOND_DENSE_COLLECTIONS} if second else {}
-    consistent = all(vectors[c] == counts.get(f"chunks_{c}", 0) for c in vectors) and all(
-        second_vectors[c] == counts.get(f"chunks_{c}", 0) for c in second_vectors
-    )
-    data = {
-        "data_dir": str(settings.data_dir),
-        "vector_store": f"chroma server {settings.chroma_host}:{settings.chroma_port}"
-        if settings.uses_chroma_server
-        else f"embedded chroma {settings.index_dir}",
-        "embedder": index.embedder.name,
-        "embedder_at_last_ingestion": index.catalog.get_meta("embedder"),
-        "catalog": counts,
-        "vectors": vectors,
-        "second_embedder": second.embedder.name if second else None,
-        "second_vectors": second_vectors,
-        "consistent": consistent,
-        "catalog_integrity": index.catalog.integrity(),
-        "documents": index.catalog.stats_by_document(),
-        "partners": PartnerIndex(index.catalog).counts(),
-    }
+    data = index_stats(settings)
+    counts: dict[str, int] = data["catalog"]  # type: ignore[assignment]
+    vectors: dict[str, int] = data["vectors"]  # type: ignore[assignment]
+    second_vectors: dict[str, int] = data["second_vectors"]  # type: ignore[assignment]
+    consistent = data["consistent"]
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
@@ -225,12 +194,12 @@ def stats(settings: Settings, as_json: bool) -> None:
         f"project records {counts.get('chunks_projects', 0)})"
     )
     click.echo(
-        f"  vectors: passages {vectors[DOCUMENTS]}, topics {vectors[TOPICS]}"
-        + (f", e5 passages {second_vectors[DOCUMENTS]}" if second else "")
+        f"  vectors: passages {vectors['documents']}, topics {vectors['topics']}"
+        + (f", e5 passages {second_vectors['documents']}" if data["second_embedder"] else "")
         + "  -> "
         + ("matches the keyword index" if consistent else "DIFFERS from the keyword index: run `eumex ingest`")
     )
-    partners = data["partners"]
+    partners: dict[str, int] = data["partners"]  # type: ignore[assignment]
     click.echo(
         f"  partner index: {partners['projects']} projects, {partners['participations']} participations of "
         f"{partners['organisations']} organisations in {partners['projects_with_participants']} projects"
@@ -264,14 +233,12 @@ def _questions(batch: str | None, text: str | None) -> list[str]:
 def search(settings: Settings, query: str | None, k: int, as_json: bool, batch: str | None,
            collection: tuple[str, ...]) -> None:
     """Show the passages the assistant would read for QUERY (hybrid retrieval)."""
-    from assistant.pipeline import build_index, build_retriever
-    from assistant.retrieve import search_json
+    from assistant.pipeline import build_pipeline
 
-    retriever = build_retriever(build_index(settings))
+    assistant = build_pipeline(settings)
     for q in _questions(batch, query):
-        hits = retriever.search(q, k=k, collections=collection or ("documents",))
-        data = search_json(q, hits)
-        results = data["results"]
+        data = assistant.search(q, k=k, collections=collection or ("documents",))
+        results: list[dict[str, Any]] = data["results"]  # type: ignore[assignment]
         if as_json or batch is not None:
             click.echo(json.dumps(data, ensure_ascii=False))
             continue
@@ -295,11 +262,11 @@ def search(settings: Settings, query: str | None, k: int, as_json: bool, batch: 
 def ask(settings: Settings, question: str | None, as_json: bool, lang: str, conversation_id: str | None,
         batch: str | None) -> None:
     """Answer QUESTION with numbered citations (document, page, verbatim quote)."""
-    from assistant.answer import build_assistant
     from assistant.errors import QuestionError
+    from assistant.pipeline import build_pipeline
 
-    assistant = build_assistant(settings)
-    assistant.retriever.ensure_ready()
+    assistant = build_pipeline(settings)
+    assistant.ensure_ready()
     for q in _questions(batch, question):
         try:
             answer = assistant.ask(q, conversation_id=conversation_id, lang=lang)
@@ -331,11 +298,10 @@ def serve(settings: Settings, host: str, port: int) -> None:
     """Serve the web chat at / and the HTTP API under /api (OpenAPI docs at /docs)."""
     import uvicorn
 
-    from assistant.api import create_app
-    from assistant.pipeline import build_index
+    from assistant.pipeline import ensure_index
+    from bots.web.app import create_app
 
-    if not build_index(settings).catalog.counts()["chunks"]:
-        raise EumexError("The index is empty - run `eumex ingest` first (or `make run`).")
+    ensure_index(settings)
     click.echo(f"EUMEX Assistant: open http://{host}:{port}/ (API docs at /docs). Ctrl+C stops it.", err=True)
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
                 proxy_headers=False)
@@ -355,7 +321,7 @@ def feedback_list_cmd(settings: Settings, as_json: bool, limit: int) -> None:
     """List the most recent feedback first."""
     import time
 
-    from assistant.feedback import FeedbackStore
+    from bots.feedback import FeedbackStore
 
     items = FeedbackStore(settings.feedback_path).list(limit)
     for item in items:
@@ -379,7 +345,7 @@ def feedback_list_cmd(settings: Settings, as_json: bool, limit: int) -> None:
               help="markdown: the reference in docs/settings.md; env: a commented .env.example.")
 def settings_cmd(fmt: str) -> None:
     """Print every setting with its variable, type, default and meaning (generated from the code)."""
-    from assistant.settings_doc import render_env_example, render_markdown
+    from bots.settings_doc import render_env_example, render_markdown
 
     click.echo(render_markdown() if fmt == "markdown" else render_env_example(), nl=False)
 
@@ -414,8 +380,8 @@ def eval_cmd(settings: Settings, dataset: str | None, subset: int | None, llm_ju
     """Run a question set through the assistant and write results, summary and report (see docs/evaluation.md)."""
     from pathlib import Path
 
-    from evals.runner import DEFAULT_RESULTS, EvalOptions, headline, run_evaluation
     from evals.dataset import DEFAULT_DATASET
+    from evals.runner import DEFAULT_RESULTS, EvalOptions, headline, run_evaluation
 
     options = EvalOptions(
         dataset=Path(dataset) if dataset else DEFAULT_DATASET, subset=subset,
@@ -447,28 +413,19 @@ def eval_cmd(settings: Settings, dataset: str | None, subset: int | None, llm_ju
 def partners(settings: Settings, query: str, countries: tuple[str, ...], topic: str | None, action: str | None,
              coordinators: bool, lang: str, limit: int, as_json: bool) -> None:
     """Who took part in which projects (CORDIS data): QUERY and/or filters, each result cited."""
-    from assistant.errors import IndexNotReady
-    from assistant.language import resolve_language
-    from assistant.partners import result_json
-    from assistant.pipeline import build_index, build_partner_search
+    from assistant.pipeline import build_pipeline
 
     if not query.strip() and not (countries or topic or action):
         raise click.UsageError("Give a QUERY, or at least one of --country, --topic, --action.")
-    search_ = build_partner_search(build_index(settings))
-    if search_ is None:
-        raise IndexNotReady("The index has no CORDIS data - run `eumex ingest` (with the CORDIS files in the corpus).")
-    language = resolve_language(lang, query)
-    result = search_.search(
-        query, countries=countries, topic=topic, action=action,
-        role="Coordinator" if coordinators else None, lang=language, limit=limit,
+    data = build_pipeline(settings).partners(
+        query, countries=countries, topic=topic, action=action, coordinators=coordinators, lang=lang, limit=limit
     )
     if as_json:
-        click.echo(json.dumps(result_json(result, search_, language), ensure_ascii=False))
+        click.echo(json.dumps(data, ensure_ascii=False))
         return
-    answer = search_.answer(query, language, result=result)
-    click.echo(answer.answer)
-    for c in answer.citations:
-        click.echo(f"  [{c.n}] {c.locator} - {c.quote}" + (f" <{c.url}>" if c.url else ""))
+    click.echo(data["answer"])
+    for c in data["citations"]:  # type: ignore[attr-defined]
+        click.echo(f"  [{c['n']}] {c['locator']} - {c['quote']}" + (f" <{c['url']}>" if c["url"] else ""))
 
 
 def main() -> None:
