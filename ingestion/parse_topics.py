@@ -106,7 +106,9 @@ MONTHS = {
     for m in names
 }
 DATE = re.compile(
-    r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?\s+(20\d\d)\b",
+    r"\b(\d{1,2})(?:st|nd|rd|th)?\s+("
+    + "|".join(sorted(MONTHS, key=len, reverse=True))
+    + r")\.?\s+(20\d\d)\b",
     re.IGNORECASE,
 )
 STAGE = re.compile(r"\s*,?\s*\(\s*((?:first|second|third)\s+stage)\s*\)", re.IGNORECASE)
@@ -114,7 +116,7 @@ STAGE = re.compile(r"\s*,?\s*\(\s*((?:first|second|third)\s+stage)\s*\)", re.IGN
 # A code: HORIZON-CL6-2026-01-BIODIV-01, possibly broken after a hyphen at a line end
 # ("HORIZON-CL6-2026-01-\nZEROPOLLUTION-01-two-stage"); U+FFFE is already a hyphen here.
 CODE = re.compile(r"HORIZON(?:-(?:[ \t]*\n[ \t]*)?[A-Za-z0-9]+)+")
-TOPIC_CODE_TAIL = re.compile(r"^HORIZON-(?:[A-Za-z0-9]+-)*20\d\d-(?:[A-Za-z0-9]+-)*[A-Za-z0-9]+$")
+TOPIC_CODE = re.compile(r"^HORIZON-(?:[A-Za-z0-9]+-)*20\d\d-(?:[A-Za-z0-9]+-)*[A-Za-z0-9]+$")
 YEAR_SEGMENT = re.compile(r"-20\d\d-")
 LEADER = re.compile(r"\.{5,}|…{2,}")
 
@@ -172,7 +174,8 @@ NUM = r"\d{1,3}(?:[ ,]\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 SCALE = r"(million|billion|m\b)?"
 AROUND = re.compile(r"(?:around|approximately|about|of)\s+EUR\s*(" + NUM + r")\s*" + SCALE, re.I)
 BETWEEN = re.compile(
-    r"between\s+EUR\s*(" + NUM + r")\s*(million)?\s*(?:and|to|-|–)\s*(?:EUR\s*)?(" + NUM + r")\s*" + SCALE, re.I
+    r"between\s+EUR\s*(" + NUM + r")\s*(million)?\s*(?:and|to|-|–)\s*(?:EUR\s*)?(" + NUM + r")\s*" + SCALE,
+    re.I,
 )
 UP_TO = re.compile(r"(?:up\s+to|maximum\s+of|not\s+exceed(?:ing)?)\s+EUR\s*(" + NUM + r")\s*" + SCALE, re.I)
 TOPIC_BUDGET = re.compile(
@@ -267,7 +270,9 @@ REGION_NAMES = {
     "Small Island Developing States": "Small Island Developing States",
 }
 REGION = re.compile(
-    r"(?<![\w-])(" + "|".join(re.escape(k) for k in sorted(REGION_NAMES, key=len, reverse=True)) + r")(?![\w-])"
+    r"(?<![\w-])("
+    + "|".join(re.escape(k) for k in sorted(REGION_NAMES, key=len, reverse=True))
+    + r")(?![\w-])"
 )
 INTERNATIONAL = re.compile(
     r"international\s+cooperation|third\s+countr|non-EU\s+countr|non-associated\s+(?:third\s+)?countr|"
@@ -364,20 +369,22 @@ def _shape(text: str) -> str:
     return re.sub(r"\d+", "#", " ".join(text.split()).lower())
 
 
-def _edge_keys(lines: list[_Line]) -> list[tuple[int, str] | None]:
-    """(position from the top or, as negative, from the bottom, shape) for lines near the edges."""
-    kept = [i for i, ln in enumerate(lines) if ln.text.strip()]
-    keys: list[tuple[int, str] | None] = [None] * len(lines)
-    for rank, i in enumerate(kept[:EDGE]):
-        keys[i] = (rank, _shape(lines[i].text))
-    for rank, i in enumerate(reversed(kept[-EDGE:])):
-        if keys[i] is None:
-            keys[i] = (-1 - rank, _shape(lines[i].text))
+def _edge_keys(lines: list[_Line]) -> list[tuple[str, str] | None]:
+    """For the lines near a page's top or bottom: (side, shape). Lines that are furniture by their
+    form (watermark letters, "Part 9 - Page 90 of 356") do not count, so a stray "D" above the header
+    does not move it; a bare page number keeps its rank, as a number elsewhere near the edge is data."""
+    kept = [i for i, ln in enumerate(lines) if ln.text.strip() and not _is_furniture(ln.text)]
+    keys: list[tuple[str, str] | None] = [None] * len(lines)
+    for side, order in (("top", kept[:EDGE]), ("bottom", list(reversed(kept[-EDGE:])))):
+        for rank, i in enumerate(order):
+            if keys[i] is None:
+                shape = _shape(lines[i].text)
+                keys[i] = (f"{side}{rank}" if shape == "#" else side, shape)
     return keys
 
 
-def _repeated_edge_lines(per_page: list[list[_Line]]) -> set[tuple[int, str]]:
-    counts: dict[tuple[int, str], int] = {}
+def _repeated_edge_lines(per_page: list[list[_Line]]) -> set[tuple[str, str]]:
+    counts: dict[tuple[str, str], int] = {}
     for lines in per_page:
         for key in set(k for k in _edge_keys(lines) if k):
             counts[key] = counts.get(key, 0) + 1
@@ -467,6 +474,18 @@ def _clean(text: str) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _join_lines(lines: list[str]) -> str:
+    """Lines of a heading or cell joined: "(2026-" + "27)" -> "(2026-27)", others with a space."""
+    out = ""
+    for line in lines:
+        line = _one_line(line)
+        if out.endswith("-") and line[:1].isalnum() and not out.endswith(" -"):
+            out += line
+        elif line:
+            out = f"{out} {line}" if out else line
+    return out
 
 
 def short_type(raw: str | None, code: str = "") -> str | None:
@@ -599,7 +618,9 @@ def _parse_values(values: str, years: int, noise: set[int]) -> tuple[list[float]
             contrib = pair(toks[rest[-1]][1])
             used.add(rest[-1])
             first_contrib = rest[-1]
-    budgets = [float(toks[i][1]) for i in nums if i < first_contrib and i not in used and "-" not in toks[i][1]]
+    budgets = [
+        float(toks[i][1]) for i in nums if i < first_contrib and i not in used and "-" not in toks[i][1]
+    ]
     budgets = budgets[: max(1, years)]
     if projects == (None, None):
         later = [i for i in nums if i > first_contrib and i not in used and "." not in toks[i][1]]
@@ -630,7 +651,9 @@ def _find_calls(doc: _Doc, heading_starts: list[int]) -> list[_Call]:
         k = bisect.bisect_right(heading_starts, call.head_end)
         if k < len(heading_starts):
             end = min(end, heading_starts[k])
-        stop = re.compile(r"(?m)^\s*General conditions relating to this call").search(doc.text, call.head_end, end)
+        stop = re.compile(r"(?m)^\s*General conditions relating to this call").search(
+            doc.text, call.head_end, end
+        )
         call.table_end = stop.start() if stop else min(end, call.head_end + 20000)
     return calls
 
@@ -652,8 +675,10 @@ def _table_rows(doc: _Doc, call: _Call, titles: dict[str, str], prefixed: bool =
         events.append((region_start + m.start(), "opening", m))
     for m in re.finditer(r"(?m)^[ \t]*Deadline\(?s?\)?\s*:[ \t]*(.*)$", text[region_start:limit]):
         events.append((region_start + m.start(), "deadline", m))
-    for m in re.finditer(r"(?m)^[ \t]*((?:20\d\d\s+)*20\d\d)[ \t]*$|funded\s+((?:20\d\d\s+)*20\d\d)[ \t]*$",
-                         text[region_start:limit]):
+    for m in re.finditer(
+        r"(?m)^[ \t]*((?:20\d\d\s+)*20\d\d)[ \t]*$|funded\s+((?:20\d\d\s+)*20\d\d)[ \t]*$",
+        text[region_start:limit],
+    ):
         events.append((region_start + m.start(), "years", m))
     codes = []
     for m in CODE.finditer(text, call.head_end, limit):
@@ -667,7 +692,7 @@ def _table_rows(doc: _Doc, call: _Call, titles: dict[str, str], prefixed: bool =
             longer = [c for c in longer if c[len(code) + 1 :] + ":" in ahead.replace(" ", "")] or longer
             if len(longer) == 1:
                 code, end = longer[0], end + 1
-        if TOPIC_CODE_TAIL.search(code) and YEAR_SEGMENT.search(code) and code != call.call_id:
+        if TOPIC_CODE.search(code) and code != call.call_id:
             codes.append((m.start(), end, code))
     events.sort(key=lambda e: e[0])
 
@@ -688,7 +713,11 @@ def _table_rows(doc: _Doc, call: _Call, titles: dict[str, str], prefixed: bool =
             elif kind == "opening":
                 d = DATE.search(m.group(1))
                 if d:
-                    opening = (_iso(d), region_start + m.start(1) + d.start(), region_start + m.start(1) + d.end())
+                    opening = (
+                        _iso(d),
+                        region_start + m.start(1) + d.start(),
+                        region_start + m.start(1) + d.end(),
+                    )
             elif kind == "deadline":
                 deadlines, deadline_span = _deadlines(text, region_start + m.start(1), limit)
                 deadline_span = (region_start + m.start(), deadline_span[1]) if deadline_span else None
@@ -708,6 +737,7 @@ def _table_rows(doc: _Doc, call: _Call, titles: dict[str, str], prefixed: bool =
             colon = re.match("", "")
         seen_toa = False
         in_tma = False
+        tma_lines: list[str] = []
         stop_at = nxt
         title_norm = _one_line(title_full).lower()
         for raw in text[pos:nxt].split("\n"):
@@ -718,12 +748,15 @@ def _table_rows(doc: _Doc, call: _Call, titles: dict[str, str], prefixed: bool =
                 continue
             lead = line_start + (len(raw) - len(raw.lstrip()))
             if not seen_toa:
-                if in_tma or TMA.match(line):  # "TMA Postdoctoral / Fellowships - Global / Fellowships / 59.86 Not"
+                if in_tma or TMA.match(
+                    line
+                ):  # "TMA Postdoctoral / Fellowships - Global / Fellowships / 59.86 Not"
                     in_tma = True
                     v = VALUE_START.search(line)
                     cut = v.start() if v else len(line)
                     if line[:cut].strip():
-                        toa.append(line[:cut].strip()) if not toa else toa.__setitem__(-1, toa[-1] + " " + line[:cut].strip())
+                        tma_lines.append(line[:cut])
+                        toa[:] = [_join_lines(tma_lines)]
                         toa_span = (toa_span[0] if toa_span else lead, lead + cut)
                     if v:
                         seen_toa, in_tma = True, False
@@ -772,7 +805,7 @@ def _table_rows(doc: _Doc, call: _Call, titles: dict[str, str], prefixed: bool =
             call_id=call.call_id,
             call_title=call.title,
             start=cstart,
-            title=_one_line(" ".join(title_parts)),
+            title=_join_lines(title_parts),
             toa=toa,
             toa_span=toa_span,
             values=" ".join(values),
@@ -792,11 +825,17 @@ def _table_rows(doc: _Doc, call: _Call, titles: dict[str, str], prefixed: bool =
         if not row.deadlines and deadlines:
             row.deadlines, row.deadline_span = list(deadlines), deadline_span
     if codes and not call.deadlines:
-        call.opening, call.deadlines, call.deadline_span = rows[0].opening, rows[0].deadlines, rows[0].deadline_span
+        call.opening, call.deadlines, call.deadline_span = (
+            rows[0].opening,
+            rows[0].deadlines,
+            rows[0].deadline_span,
+        )
     return rows
 
 
-def _deadlines(text: str, start: int, limit: int) -> tuple[list[tuple[str, str | None]], tuple[int, int] | None]:
+def _deadlines(
+    text: str, start: int, limit: int
+) -> tuple[list[tuple[str, str | None]], tuple[int, int] | None]:
     """Dates after "Deadline(s):", each with its "(First Stage)" label, up to the end of the line."""
     end = text.find("\n", start)
     end = limit if end < 0 else min(end, limit)
@@ -834,7 +873,9 @@ def _gap_destination(text: str, a: int, b: int, prefixed: bool) -> tuple[str, tu
             continue
         if (
             VALUES_ONLY.match(line)
-            or re.match(r"^(?:Opening|Deadline|Overall indicative|Topics\b|Call\s*[-–]|Overview of this call)", line)
+            or re.match(
+                r"^(?:Opening|Deadline|Overall indicative|Topics\b|Call\s*[-–]|Overview of this call)", line
+            )
             or re.fullmatch(r"(?:20\d\d\s*)+", line)
             or re.match(r"^(?:Proposals are invited|Indicative budget|Conditions for the Call)", line)
         ):
@@ -847,7 +888,7 @@ def _gap_destination(text: str, a: int, b: int, prefixed: bool) -> tuple[str, tu
         spans.append((s, s + len(raw)))
     if not lines or (prefixed and not DESTINATION_PREFIX.match(lines[0])):
         return None
-    name = _one_line(" ".join(lines))
+    name = _join_lines(lines)
     name = DESTINATION_PREFIX.sub("", name).strip()
     return (name, (spans[0][0], spans[-1][1])) if name else None
 
@@ -869,10 +910,14 @@ def _find_headings(doc: _Doc) -> list[_Heading]:
     text = doc.text
     found: list[_Heading] = []
     for m in CODE.finditer(text):
-        if m.start() and text[m.start() - 1] != "\n" and text[text.rfind("\n", 0, m.start()) + 1 : m.start()].strip():
+        if (
+            m.start()
+            and text[m.start() - 1] != "\n"
+            and text[text.rfind("\n", 0, m.start()) + 1 : m.start()].strip()
+        ):
             continue  # not at the start of a line
         code = _code_text(m.group(0))
-        if not (TOPIC_CODE_TAIL.search(code) and YEAR_SEGMENT.search(code)):
+        if not TOPIC_CODE.search(code):
             continue
         colon = re.match(r"[ \t]*:", text[m.end() : m.end() + 5])
         if not colon:
@@ -888,11 +933,16 @@ def _find_headings(doc: _Doc) -> list[_Heading]:
             nl = text.find("\n", pos)
             line = text[pos : nl if nl >= 0 else len(text)]
             stripped = line.strip()
-            if re.match(r"^(?:Call\s*:|Specific\s+conditions|Expected\s+Outcomes?\s*:|Scope\s*:)", stripped, re.I):
+            if re.match(
+                r"^(?:Call\s*:|Specific\s+conditions|Expected\s+Outcomes?\s*:|Scope\s*:)", stripped, re.I
+            ):
                 body = pos
                 break
-            if LEADER.search(line) or CODE.match(stripped) or TOA_TABLE.match(stripped) and VALUE_TOKEN.search(
-                stripped
+            if (
+                LEADER.search(line)
+                or CODE.match(stripped)
+                or TOA_TABLE.match(stripped)
+                and VALUE_TOKEN.search(stripped)
             ):
                 break
             title_lines.append(stripped)
@@ -901,18 +951,48 @@ def _find_headings(doc: _Doc) -> list[_Heading]:
             pos = nl + 1
         if body is None or not title_lines:
             continue
-        title_text = _one_line(" ".join(title_lines))
+        title_text = _join_lines(title_lines)
         found.append(_Heading(code, m.start(), title_text, body, body))
     return found
 
 
-def _topic_end(doc: _Doc, start: int, stop: int, destinations: set[str]) -> int:
+def _toc_headings(doc: _Doc) -> set[str]:
+    """The table of contents' entries other than topics and calls (destinations, sub-sections,
+    "Other actions …"): a body line equal to one (or, wrapped, its beginning) is a section heading."""
+    entries: set[str] = set()
+    buffer: list[str] = []
+    previous_was_toc = False
+    for ln in doc.lines:
+        m = re.match(r"^(.*?)\s*(?:\.\s?){5,}\s*\d+\s*$|^(.*?)\s*…{2,}\s*\d+\s*$", ln.text)
+        if m:
+            entry = _join_lines(buffer + [m.group(1) or m.group(2) or ""])
+            buffer, previous_was_toc = [], True
+            if entry and not re.match(r"^(?:HORIZON-|Call\s*[-–]|Conditions for the Call)", entry):
+                entries.add(entry)
+        elif previous_was_toc and len(buffer) < 2:
+            buffer.append(ln.text)
+        else:
+            buffer, previous_was_toc = [], False
+    return {e for e in entries if len(e) >= 4 and not e.startswith("(")}
+
+
+def _is_heading(line: str, headings: set[str]) -> bool:
+    return line in headings or (len(line) >= 20 and any(h.startswith(line) for h in headings))
+
+
+def _topic_end(
+    doc: _Doc, start: int, stop: int, destinations: set[str], headings: set[str] = frozenset()
+) -> int:
     """Where a topic's text ends: at the next section heading before ``stop`` (the next topic)."""
     first = doc.line_at(start) + 1
     last = doc.line_at(max(start, stop - 1))
     for i in range(first, last + 1):
-        line = _one_line(doc.lines[i].text)
-        if SECTION_END.match(line) or (destinations and line.lower() in destinations):
+        line = re.sub(r"(?<=[A-Za-z)])\d+(?:\s+\d+)*$", "", _one_line(doc.lines[i].text))  # "Budget191 192"
+        if (
+            SECTION_END.match(line)
+            or (destinations and line.lower() in destinations)
+            or _is_heading(line, headings)
+        ):
             return doc.lines[i].doc
         if INVITED.match(line):
             j = i
@@ -938,20 +1018,53 @@ def _conditions_table(text: str, a: int, b: int) -> dict[str, list[tuple[str, in
     return out
 
 
+SENTENCE_END = re.compile(
+    r"(?<=[.!?])[\"”’)]?\s+(?=[A-Z“\"(•▪])|\s*(?=[•▪]\s)|\n(?=\s*(?:\d+\)|[a-z]\)|-)\s)"
+)
+NOT_AN_END = re.compile(
+    r"(?:\b(?:e\.g|i\.e|etc|vs|No|Art|cf|approx|incl|Dr|Mr|Ms|St)\.|(?:^|\n)[ \t]*\(?\w{1,3}\.)$"
+)
+CONDITION_PREFIX = re.compile(
+    r"^(?:(?:The\s+(?:general\s+)?conditions\s+are\s+described\s+in\s+General\s+Annex\s+[A-H]\.?|The\s+rules\s+"
+    r"are\s+described\s+in\s+General\s+Annex\s+[A-H]\.?|The\s+procedure\s+is\s+described\s+in\s+General\s+"
+    r"Annex\s+[A-H]\.?|The\s+following\s+(?:additional\s+)?(?:exceptions|eligibility\s+(?:criteria|conditions))"
+    r"\s+apply:?|[•▪-])\s*)+"
+)
+
+
 def _sentences(text: str, offset: int) -> list[tuple[str, int, int]]:
+    """Sentences of ``text`` (which starts at document offset ``offset``): (display text, start, end),
+    leading boilerplate ("The following exceptions apply:") left out."""
     out = []
-    for m in re.finditer(r"[^.;•\n][^.;•]*?(?:[.;](?=\s|$)|$)", text.replace("\n", " ")):
-        s = m.group(0).strip()
-        if len(s) > 15:
-            start = m.start() + (len(m.group(0)) - len(m.group(0).lstrip()))
-            out.append((s, offset + start, offset + start + len(s)))
+    start = 0
+    ends = [
+        m
+        for m in SENTENCE_END.finditer(text)
+        if not NOT_AN_END.search(text[max(0, m.start() - 12) : m.start()])
+    ]
+    for m in ends + [None]:
+        stop = m.start() if m else len(text)
+        chunk = text[start:stop]
+        lead = len(chunk) - len(chunk.lstrip())
+        prefix = CONDITION_PREFIX.match(chunk[lead:])
+        if prefix:
+            lead += prefix.end()
+        body = chunk[lead:].rstrip()
+        if body:
+            out.append((_one_line(body), offset + start + lead, offset + start + lead + len(body)))
+        start = m.end() if m else len(text)
     return out
 
 
 BOILERPLATE_CONDITION = re.compile(
     r"^(?:The (?:general )?conditions are described in General Annex \w\.?|The rules are described in General "
-    r"Annex \w\.?|The following (?:additional )?(?:exceptions|eligibility (?:criteria|conditions)) apply:?|"
-    r"The procedure is described in General Annex \w\.?|See exceptions and specific conditions.*)$",
+    r"Annex \w\.?|The procedure is described in General Annex \w\.?|See exceptions and specific conditions.*)$|"
+    r"^If projects use satellite-based earth observation|^The JRC will not participate in the preparation",
+    re.I,
+)
+COOPERATION = re.compile(
+    r"cooperat|collaborat|partner|participat|involv|eligib|establish|link|twinn|joint|coordinat|exchange|"
+    r"encouraged|required|mandatory|consorti",
     re.I,
 )
 
@@ -973,15 +1086,12 @@ def parse_topics(document: str, pages: list[tuple[int, str]]) -> list[Topic]:
     calls = _find_calls(doc, [h.start for h in headings])
     titles = {h.code: h.title for h in headings}
     rows: dict[str, list[_Row]] = {}
-    prefixed = any(
-        re.search(r"(?m)^[ \t]*Destination\b", doc.text[c.head_end : c.table_end]) for c in calls
-    )
+    prefixed = any(re.search(r"(?m)^[ \t]*Destination\b", doc.text[c.head_end : c.table_end]) for c in calls)
     for call in calls:
         for row in _table_rows(doc, call, titles, prefixed):
             rows.setdefault(row.code, []).append(row)
     destinations = {r.destination.lower() for rs in rows.values() for r in rs if r.destination}
-    destination_heads = {d.split(" ")[0] for d in destinations}
-    del destination_heads
+    toc = _toc_headings(doc)
     ends = [h.start for h in headings[1:]] + [len(doc.text)]
     topics: list[Topic] = []
     seen: set[str] = set()
@@ -989,7 +1099,7 @@ def parse_topics(document: str, pages: list[tuple[int, str]]) -> list[Topic]:
         if heading.code in seen:
             continue
         seen.add(heading.code)
-        heading.end = _topic_end(doc, heading.body, stop, destinations)
+        heading.end = _topic_end(doc, heading.body, stop, destinations, toc)
         topics.append(_topic(doc, document, part, heading, rows.get(heading.code, []), calls))
     return topics
 
@@ -1034,12 +1144,15 @@ def _topic(doc: _Doc, document: str, part: str, h: _Heading, rows: list[_Row], c
             missing.append("call_table_page: no row for the topic in its call's overview table")
         else:
             missing.append("call_id: the topic is in no call overview table and its code matches no call")
+    the_call = call or next(
+        (c for c in calls if row and c.call_id == row.call_id and c.start <= row.start), None
+    )
+    if the_call:
+        quotes.append(doc.quote("call_id", the_call.head_end - len(the_call.call_id), the_call.head_end))
     if call_line:
         quotes.append(doc.quote("call_title", call_line.start(1), call_line.end(1)))
         if not call_title:
             call_title = _one_line(call_line.group(1))
-    elif row:
-        quotes.append(doc.quote("call_id", row.start, row.start + len(row.code) + 2))
 
     # Destination: the overview table's.
     destination = row.destination if row else None
@@ -1090,7 +1203,7 @@ def _topic(doc: _Doc, document: str, part: str, h: _Heading, rows: list[_Row], c
     # Money: the conditions table's sentences, else the overview table's columns (EUR million).
     budget = None
     budget_by_year: tuple[tuple[int, float], ...] = ()
-    for value, a, b in tables.get("budget", []):  # one per sub-scheme when repeated: their sum
+    for value, a, _ in tables.get("budget", []):  # one per sub-scheme when repeated: their sum
         m = TOPIC_BUDGET.search(value) or re.search(r"EUR\s*(" + NUM + r")\s*" + SCALE, value)
         if m:
             budget = round((budget or 0.0) + _eur(m.group(1), m.group(2)), 2)
@@ -1147,46 +1260,53 @@ def _topic(doc: _Doc, document: str, part: str, h: _Heading, rows: list[_Row], c
     else:
         missing.append("projects: the overview table gives no indicative number of projects")
 
-    # TRL and lump sum.
+    # TRL: the "Technology Readiness Level" row, else an "achieve TRL …" sentence in the conditions (the
+    # label may be interleaved with its value: "Technology Activities are expected … Readiness Level").
     trl = None
-    if "trl" in table:
-        value, a, b = table["trl"]
-        m = TRL.search(value)
+    spans = [(a, b) for _, a, b in tables.get("trl", [])]
+    hint = re.search(r"achieve\s+TRL\s*\d", text[h.body : cond_end])
+    if hint:
+        spans.append((h.body + hint.start(), cond_end))
+    for a, b in spans:
+        m = TRL.search(text, a, b)
         if m:
             trl = m.group(1) + (f"-{m.group(2)}" if m.group(2) else "")
-            quotes.append(doc.quote("trl", a + m.start(), a + m.end()))
+            higher = re.match(r"\s*or\s+(?:higher|above)", text[m.end() : m.end() + 20])
+            trl += "+" if higher and not m.group(2) else ""
+            quotes.append(doc.quote("trl", m.start(), m.end() + (higher.end() if higher else 0)))
+            break
     if trl is None:
-        missing.append("trl: no 'Technology Readiness Level' row")
-    lump_sum = False
-    setup = table.get("legal")
-    m = LUMP_SUM.search(setup[0]) if setup else None
-    if not m:
-        m = LUMP_SUM.search(text, h.body, cond_end)
-        if m:
-            setup = ("", 0, 0)
-            lump = (m.start(), m.end())
-    if m:
-        lump_sum = True
-        base = setup[1] if setup and setup[0] else 0
-        s, e = (base + m.start(), base + m.end()) if setup and setup[0] else lump
-        line_a = text.rfind("\n", 0, s) + 1
-        line_b = text.find("\n", e)
-        quotes.append(doc.quote("lump_sum", line_a, line_b if line_b > 0 else e))
+        missing.append("trl: the topic states no Technology Readiness Level")
+    # Lump sum: the legal and financial set-up row, else anywhere in the conditions table.
+    lump = None
+    for _, a, b in tables.get("legal", []) + [("", h.body, cond_end)]:
+        lump = LUMP_SUM.search(text, a, b)
+        if lump:
+            break
+    lump_sum = lump is not None
+    if lump:
+        line_a = text.rfind("\n", 0, lump.start()) + 1
+        line_b = text.find("\n", lump.end())
+        quotes.append(doc.quote("lump_sum", line_a, line_b if line_b > 0 else lump.end()))
 
     # Conditions: eligibility / set-up exceptions, and what the text says about cooperation abroad.
     conditions: list[str] = []
+
+    def add_condition(sentence: str, s: int, e: int) -> None:
+        shown = re.split(r"\s+as (?:defined|stipulated) in\b", sentence)[0].rstrip(" ,;")
+        shown = re.sub(r"(?<=[.”\"’)])\s*\d{1,3}$", "", shown)  # a footnote mark after the full stop
+        if len(shown) > 250:
+            shown = shown[:247].rsplit(" ", 1)[0] + "…"
+        if shown not in conditions:
+            conditions.append(shown)
+            quotes.append(doc.quote("conditions", s, e))
+
     for name in ("eligibility", "legal", "security"):
-        if name not in table:
-            continue
-        value, a, _ = table[name]
-        for sentence, s, e in _sentences(value, a):
-            if BOILERPLATE_CONDITION.match(sentence) or len(sentence) < 25:
-                continue
-            short_sentence = sentence if len(sentence) <= 300 else sentence[:297].rsplit(" ", 1)[0] + "…"
-            if short_sentence not in conditions:
-                conditions.append(short_sentence)
-                quotes.append(doc.quote("conditions", s, e))
-    body_start = eo.start() if eo else (sc.start() if sc else h.end)
+        for value, a, _ in tables.get(name, []):
+            for sentence, s, e in _sentences(value, a):
+                if len(sentence) >= 25 and not BOILERPLATE_CONDITION.search(sentence):
+                    add_condition(sentence, s, e)
+    body_start = min(x.start() for x in (eo, sc) if x) if (eo or sc) else h.end
     regions: list[str] = []
     for m in REGION.finditer(text, h.start, h.end):
         name = REGION_NAMES[m.group(1)]
@@ -1194,11 +1314,8 @@ def _topic(doc: _Doc, document: str, part: str, h: _Heading, rows: list[_Row], c
             regions.append(name)
             quotes.append(doc.quote("regions", max(h.start, m.start() - 60), min(h.end, m.end() + 60)))
     for sentence, s, e in _sentences(text[body_start : h.end], body_start):
-        if INTERNATIONAL.search(sentence) or REGION.search(sentence):
-            short_sentence = sentence if len(sentence) <= 300 else sentence[:297].rsplit(" ", 1)[0] + "…"
-            if short_sentence not in conditions:
-                conditions.append(short_sentence)
-                quotes.append(doc.quote("conditions", s, e))
+        if INTERNATIONAL.search(sentence) or (REGION.search(sentence) and COOPERATION.search(sentence)):
+            add_condition(sentence, s, e)
 
     # Texts.
     expected_outcome = scope = None
@@ -1273,6 +1390,14 @@ def _date_columns(dates: list[tuple[str, int, int]], columns: int) -> list[list[
     return runs if len(runs) == columns else None
 
 
+def _column_dates(cell: tuple[str, int, int] | None, columns: int) -> list[list[tuple[str, int, int]]] | None:
+    if cell is None:
+        return None
+    value, a, _ = cell
+    dates = [(iso, a + d.start(), a + d.end()) for d in DATE.finditer(value) if (iso := _iso(d))]
+    return _date_columns(dates, columns)
+
+
 def _parse_erc(doc: _Doc, document: str, part: str) -> list[Topic]:
     """The ERC work programme: one record per column of its "Call Identifier" tables."""
     text = doc.text
@@ -1282,9 +1407,11 @@ def _parse_erc(doc: _Doc, document: str, part: str) -> list[Topic]:
         head_start = text.rfind("\nTable ", 0, table.start())
         caption_end = text.find("\n", head_start + 1)
         header = _one_line(text[caption_end : table.start()])
-        names = [n for n in re.split(r"\s*\([^)]*\)\s*", header) if n] if "(" in header else [
-            n for n in re.split(r"\s*\bCall\d*\b\s*", header) if n
-        ]
+        names = (
+            [n for n in re.split(r"\s*\([^)]*\)\s*", header) if n]
+            if "(" in header
+            else [n for n in re.split(r"\s*\bCall\d*\b\s*", header) if n]
+        )
         if len(names) != len(ids):
             names = list(ids)
         # The rows under the identifiers, up to the next caption or footnote-free paragraph.
@@ -1300,34 +1427,34 @@ def _parse_erc(doc: _Doc, document: str, part: str) -> list[Topic]:
             cells.setdefault(key, (text[m.end() : stop], m.end(), stop))
         table_page = doc.page_at(table.start())
         destination = None
-        for dm in re.compile(r"(?m)^[ \t]*\d\.[ \t]+([A-Z][^\n]*)\n([^\n]*)").finditer(text, 0, table.start()):
+        for dm in re.compile(r"(?m)^[ \t]*\d\.[ \t]+([A-Z][^\n]*)\n([^\n]*)").finditer(
+            text, 0, table.start()
+        ):
             destination = _one_line(dm.group(1))
             follow = _one_line(dm.group(2))
             if len(follow) < 60 and not re.search(r"[.:;]$", follow) and follow[:1].isupper():
                 destination += " " + follow  # a heading wrapped onto a second line
 
-        def column_dates(key: str) -> list[list[tuple[str, int, int]]] | None:
-            if key not in cells:
-                return None
-            value, a, _ = cells[key]
-            dates = [(iso, a + d.start(), a + d.end()) for d in DATE.finditer(value) if (iso := _iso(d))]
-            return _date_columns(dates, len(ids))
-
-        openings = column_dates("opening")
-        deadlines = column_dates("deadline")
+        openings = _column_dates(cells.get("opening"), len(ids))
+        deadlines = _column_dates(cells.get("deadline"), len(ids))
         budgets: list[tuple[float, int, int]] | None = None
         counts: list[tuple[int, int, int]] | None = None
         if "budget" in cells:
             value, a, _ = cells["budget"]
             million = re.search(r"\bm\b|million", text[cells["budget"][1] - 60 : cells["budget"][1]], re.I)
             if million:
-                nums = [(float(n.group(0)) * 1e6, a + n.start(), a + n.end()) for n in re.finditer(r"\d+(?:\.\d+)?", value)]
+                nums = [
+                    (float(n.group(0)) * 1e6, a + n.start(), a + n.end())
+                    for n in re.finditer(r"\d+(?:\.\d+)?", value)
+                ]
             else:
                 nums = [
                     (_number(n.group(1)), a + n.start(1), a + n.end(1))
                     for n in re.finditer(r"(?m)^[ \t]*(\d{1,3}(?: \d{3})*)[ \t]*$", value)
                 ]
-                counts = [(int(c.group(1)), a + c.start(), a + c.end()) for c in re.finditer(r"\((\d+)\)", value)]
+                counts = [
+                    (int(c.group(1)), a + c.start(), a + c.end()) for c in re.finditer(r"\((\d+)\)", value)
+                ]
             budgets = nums if len(nums) == len(ids) else None
         if "estimated" in cells:
             value, a, _ = cells["estimated"]
@@ -1352,9 +1479,13 @@ def _parse_erc(doc: _Doc, document: str, part: str) -> list[Topic]:
             toa = toas[col] if toas else None
             if toa:
                 quotes.append(doc.quote("type_of_action", cells["type"][1], cells["type"][2]))
-            short = short_type(toa) if toa and short_type(toa) in ("PRIZE",) else "ERC-" + ident.split("-")[-1]
+            short = (
+                short_type(toa) if toa and short_type(toa) in ("PRIZE",) else "ERC-" + ident.split("-")[-1]
+            )
             if not toa:
-                missing.append("type_of_action: the ERC table prints none; short form from the call identifier")
+                missing.append(
+                    "type_of_action: the ERC table prints none; short form from the call identifier"
+                )
             opening = None
             if openings:
                 opening = openings[col][0][0]
@@ -1449,16 +1580,20 @@ def _erc_features(doc: _Doc, name: str, quotes: list[SourceQuote]) -> tuple[floa
     return None, False, []
 
 
-def _erc_section(doc: _Doc, name: str, quotes: list[SourceQuote]) -> tuple[str | None, tuple[int, int] | None]:
+def _erc_section(
+    doc: _Doc, name: str, quotes: list[SourceQuote]
+) -> tuple[str | None, tuple[int, int] | None]:
     """The text of the numbered section titled ``name`` ("1.1.1 Starting Grant")."""
     text = doc.text
-    heading = re.compile(r"(?m)^[ \t]*\d+(?:\.\d+)*\.?[ \t]+\S[^\n]*$")
+    heading = re.compile(r"(?m)^[ \t]*(?:\d+(?:\.\d+)*\.?[ \t]+\S[^\n]*|Table \d+\b[^\n]*)$")
     m = re.search(rf"(?m)^[ \t]*\d+(?:\.\d+)*\.?[ \t]+{re.escape(name)}[ \t]*$", text)
     if not m:
         return None, None
     body_start = m.end()
     nxt = heading.search(text, body_start)
-    if nxt and len(text[body_start : nxt.start()].strip()) < 100:  # "2.1 Proof of Concept Grant" / "2.1.1 Objectives"
+    if (
+        nxt and len(text[body_start : nxt.start()].strip()) < 100
+    ):  # "2.1 Proof of Concept Grant" / "2.1.1 Objectives"
         body_start = nxt.end()
         nxt = heading.search(text, body_start)
     end = nxt.start() if nxt else len(text)
