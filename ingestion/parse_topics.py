@@ -76,6 +76,8 @@ class Topic:
     call_table_page: int | None  # page of the overview-table row holding the topic's numbers
     source_quotes: tuple[SourceQuote, ...] = field(default_factory=tuple)
     missing: tuple[str, ...] = field(default_factory=tuple)  # "field: why"
+    # Where the topic's conditions and its overview-table row disagree (the record keeps the conditions').
+    discrepancies: tuple[str, ...] = field(default_factory=tuple)
 
 
 def normalise(text: str) -> str:
@@ -713,11 +715,7 @@ def _table_rows(doc: _Doc, call: _Call, titles: dict[str, str], prefixed: bool =
             elif kind == "opening":
                 d = DATE.search(m.group(1))
                 if d:
-                    opening = (
-                        _iso(d),
-                        region_start + m.start(1) + d.start(),
-                        region_start + m.start(1) + d.end(),
-                    )
+                    opening = (_iso(d), region_start + m.start(), region_start + m.start(1) + d.end())
             elif kind == "deadline":
                 deadlines, deadline_span = _deadlines(text, region_start + m.start(1), limit)
                 deadline_span = (region_start + m.start(), deadline_span[1]) if deadline_span else None
@@ -1225,18 +1223,23 @@ def _topic(doc: _Doc, document: str, part: str, h: _Heading, rows: list[_Row], c
     if budget is None:
         missing.append("budget_eur: no 'Indicative budget' sentence and no budget in the overview table")
 
+    # Expected EU contribution per project: the conditions row ("around EUR 6.50 million", "between EUR
+    # 2.00 and 3.00 million"), else an "EU contribution of …" sentence in the conditions (its label may be
+    # interleaved with it), else the overview table's column.
     cmin = cmax = None
-    if "contribution" in table:
-        value, a, b = table["contribution"]
-        m = BETWEEN.search(value)
-        if m:
+    spans = [(a, b) for _, a, b in tables.get("contribution", [])[:1]]
+    sentence = re.search(r"EU\s+contribution\s+of\b", text[h.body : cond_end])
+    if not spans and sentence:
+        spans.append((h.body + sentence.start(), min(cond_end, h.body + sentence.end() + 200)))
+    for a, b in spans:
+        if m := BETWEEN.search(text, a, b):
             cmin, cmax = _eur(m.group(1), m.group(2) or m.group(4)), _eur(m.group(3), m.group(4))
-        elif m := AROUND.search(value):
+        elif m := AROUND.search(text, a, b):
             cmin = cmax = _eur(m.group(1), m.group(2))
-        elif m := UP_TO.search(value):
+        elif m := UP_TO.search(text, a, b):
             cmax = _eur(m.group(1), m.group(2))
         if m:
-            quotes.append(doc.quote("contribution", a + m.start(), a + m.end()))
+            quotes.append(doc.quote("contribution", m.start(), m.end()))
     if cmin is None and cmax is None and rows and rows[0].contribution != (None, None):
         lo, hi = rows[0].contribution
         cmin = round(lo * 1e6, 2) if lo is not None else None
@@ -1244,13 +1247,37 @@ def _topic(doc: _Doc, document: str, part: str, h: _Heading, rows: list[_Row], c
         if rows[0].values_span:
             quotes.append(doc.quote("contribution", *rows[0].values_span))
     if cmin is None and cmax is None:
-        why = "no amount in 'Expected EU contribution per project'"
         value = table.get("contribution", ("",))[0]
         if re.search(r"unit contribution|person-?\s*months", value, re.I) or (
             rows and re.search(r"Not\s+relevant", rows[0].values, re.I)
         ):
-            why = "the contribution depends on unit costs (overview table: 'Not relevant')"
+            why = "it depends on unit contributions (the overview table says 'Not relevant')"
+        elif value.strip():
+            why = (
+                f"the 'Expected EU contribution per project' row states no amount: '{_one_line(value)[:80]}'"
+            )
+        else:
+            why = "no 'Expected EU contribution per project' row and no amount in the overview table"
         missing.append("contribution: " + why)
+
+    discrepancies: list[str] = []
+    if rows and rows[0].values_span:
+        page = doc.page_at(rows[0].values_span[0])
+        table_budget = round(sum(b for r in rows for b in r.budgets) * 1e6, 2)
+        if budget is not None and table_budget and abs(table_budget - budget) > 1:
+            discrepancies.append(
+                f"budget_eur: conditions EUR {budget / 1e6:g} million, overview table (page {page}) "
+                f"EUR {table_budget / 1e6:g} million"
+            )
+        lo, hi = rows[0].contribution
+        if (lo, hi) != (None, None) and (cmin, cmax) != (None, None):
+            table_pair = tuple(None if v is None else round(v * 1e6, 2) for v in (lo, hi))
+            if table_pair != (cmin, cmax) and not (table_pair[0] == 0 and table_pair[1] == cmax):
+                show = lambda v: "?" if v is None else f"{v / 1e6:g}"  # noqa: E731
+                discrepancies.append(
+                    f"contribution: conditions EUR {show(cmin)}-{show(cmax)} million, overview table "
+                    f"(page {page}) EUR {show(table_pair[0])}-{show(table_pair[1])} million"
+                )
 
     projects = projects_max = None
     if rows and rows[0].projects[0] is not None:
@@ -1364,6 +1391,7 @@ def _topic(doc: _Doc, document: str, part: str, h: _Heading, rows: list[_Row], c
         call_table_page=table_page,
         source_quotes=tuple(q for q in quotes if q.text),
         missing=tuple(missing),
+        discrepancies=tuple(discrepancies),
     )
 
 

@@ -201,6 +201,15 @@ def test_hand_checked_details(corpus):
     assert space.trl == "8"
     euspa = by_code(corpus, "HORIZON-2027-EUSPA-SPACE-51")
     assert euspa.trl == "7-9"
+    # The document disagrees with itself: the conditions say "between EUR 0.80 and 1.00 million",
+    # the overview table "0.80 to 0.98"; the record keeps the conditions and says so.
+    assert euspa.discrepancies == (
+        "contribution: conditions EUR 0.8-1 million, overview table (page 288) EUR 0.8-0.98 million",
+    )
+    assert by_code(corpus, "HORIZON-CL3-2027-02-CS-ECCC-02").discrepancies == (
+        "contribution: conditions EUR 3-4 million, overview table (page 165) EUR 4-5 million",
+    )
+    assert sum(bool(t.discrepancies) for _, topics in corpus.values() for t in topics) == 2
     assert by_code(corpus, "HORIZON-CL6-2027-01-CIRCBIO-01-two-stage").trl == "6-8"
 
     africa = by_code(corpus, "HORIZON-CL5-2027-02-D3-10")
@@ -298,7 +307,7 @@ def test_quotes_hold_the_values(corpus):
     insects = by_code(corpus, "HORIZON-CL6-2026-01-BIODIV-01")
     quotes = {q.field: q for q in insects.source_quotes}
     assert quotes["deadlines"].page == 20 and "17 Sep 2026" in quotes["deadlines"].text
-    assert quotes["opening_date"].text == "17 Apr 2026"
+    assert quotes["opening_date"].text == "Opening: 17 Apr 2026"
     assert quotes["budget_eur"].page == 48 and "EUR 13.00 million" in quotes["budget_eur"].text
     assert "around EUR 6.50" in quotes["contribution"].text
 
