@@ -205,11 +205,20 @@ class CountryNames:
                 code = iso if iso and iso.upper() != "NULL" else eu
                 if not code:
                     continue
-                rows.append((code.upper(), eu.upper(), (row.get("name") or "").strip(), (row.get("language") or "").strip()))
+                rows.append(
+                    (
+                        code.upper(),
+                        eu.upper(),
+                        (row.get("name") or "").strip(),
+                        (row.get("language") or "").strip(),
+                    )
+                )
         return cls.from_rows(rows, languages)
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[str, str, str, str]], languages: Sequence[str] = ("en", "es")) -> CountryNames:
+    def from_rows(
+        cls, rows: Iterable[tuple[str, str, str, str]], languages: Sequence[str] = ("en", "es")
+    ) -> CountryNames:
         """rows: (iso code, EU code, name, language)."""
         names = cls()
         by_key: dict[str, set[str]] = {}
@@ -219,7 +228,9 @@ class CountryNames:
             if lang in languages and name:
                 names.display.setdefault(code, {}).setdefault(lang, name)
                 # "Myanmar/Burma": the whole and each part
-                for variant in [name] + ([part for part in name.split("/") if part.strip()] if "/" in name else []):
+                for variant in [name] + (
+                    [part for part in name.split("/") if part.strip()] if "/" in name else []
+                ):
                     by_key.setdefault(normalise_name(variant), set()).add(code)
         for key, codes in by_key.items():
             if len(codes) == 1:
@@ -295,7 +306,9 @@ def body_lines(text: str, shapes: set[str]) -> list[str]:
     consecutively, so the block starts at the earliest line of the chain n, n-1, n-2 … above it."""
     lines = [line.rstrip() for line in text.split("\n")]
     lines = [line for line in lines if line.strip() and not _is_furniture(line, shapes)]
-    starts = [(i, int(m.group(1))) for i, line in enumerate(lines) if (m := _FOOTNOTE_START.match(line.strip()))]
+    starts = [
+        (i, int(m.group(1))) for i, line in enumerate(lines) if (m := _FOOTNOTE_START.match(line.strip()))
+    ]
     if not starts:
         return lines
     i, n = starts[-1]
@@ -376,8 +389,11 @@ def classify_heading(heading: str) -> str | None:
 
 
 _ABBREVIATIONS = {"st", "ste", "is", "rep", "dem", "fed", "isl", "no"}
-_LIST_INTRO = re.compile(r"must\s+be\s+established\s+in\s+one\s+of\s+the\s+following\s+countries", re.I)
-_LIST_END = re.compile(r"not\s+listed\s+above", re.I)
+_LIST_INTRO = re.compile(
+    r"must\s+be\s+established\s+in\s+one\s+of\s+the\s+following\s+countries", re.IGNORECASE
+)
+_LEAD = re.compile(r"^[\s\d.;:]*")
+_LIST_END = re.compile(r"not\s+listed\s+above", re.IGNORECASE)
 
 
 def _terminal_period(text: str) -> int:
@@ -465,7 +481,9 @@ def parse_country_lists(pages: Pages, document: str, names: CountryNames) -> lis
         joined = [collapse(" ".join(line for _, line in stream[i : i + 3])) for i in range(len(stream))]
         start = next((i for i, text in enumerate(joined) if _LIST_INTRO.search(text)), None)
     if start is None:
-        raise EligibilityParseError(f"{document}: the sentence introducing the lists of countries eligible for funding was not found")
+        raise EligibilityParseError(
+            f"{document}: the sentence introducing the lists of countries eligible for funding was not found"
+        )
     lists: list[CountryList] = []
     i = start + 1
     while i < len(stream):
@@ -490,34 +508,31 @@ def parse_country_lists(pages: Pages, document: str, names: CountryNames) -> lis
         kind = classify_heading(heading)
         if kind is None:
             break
-        quote_heading = heading_text[: hm.end()] if not re.search(r"\d\s*[:;]$", heading_text[: hm.end()]) else heading
+        quote_heading = (
+            heading_text[: hm.end()] if not re.search(r"\d\s*[:;]$", heading_text[: hm.end()]) else heading
+        )
         rest_first = heading_text[hm.end() :]
         # collect the items up to the full stop that ends the list
-        items_text = ""
-        positions: list[tuple[int, int, int, str]] = []  # (offset in items_text, length, page, raw line)
-
-        def add(text: str, page: int, raw: str) -> None:
-            nonlocal items_text
-            if items_text:
-                items_text += " "
-            positions.append((len(items_text), len(text), page, raw))
-            items_text += text
-
-        add(rest_first, page_no, stream[j][1])
+        # the list's text, line after line, and where each line sits in it: (offset, length, page, raw line)
+        items_text = rest_first
+        positions: list[tuple[int, int, int, str]] = [(0, len(rest_first), page_no, stream[j][1])]
         k = j + 1
         while True:
-            lead = re.match(r"^[\s\d.;:]*", items_text).end()  # a footnote marker and stray '.' before the first name
+            lead = _LEAD.match(items_text).end()  # a footnote marker and a stray '.' before the first name
             end = _terminal_period(items_text[lead:])
             if end >= 0:
                 end += lead
                 break
             if k >= len(stream) or _BULLET.match(stream[k][1]) or _LIST_END.search(stream[k][1]):
                 raise EligibilityParseError(f"{document}: the list '{heading}' has no end")
-            pending = items_text[re.match(r"^[\s\d.;:]*", items_text).end() :].rstrip()
+            pending = items_text[lead:].rstrip()
             if (not pending or pending.endswith(",")) and not _names_line(stream[k][1], names):
                 k += 1  # between two names: a footnote or page furniture the page split left in
                 continue
-            add(stream[k][1], stream[k][0], stream[k][1])
+            if items_text:
+                items_text += " "
+            positions.append((len(items_text), len(stream[k][1]), stream[k][0], stream[k][1]))
+            items_text += stream[k][1]
             k += 1
         entries: list[ListEntry] = []
         unresolved: list[str] = []
@@ -536,9 +551,18 @@ def parse_country_lists(pages: Pages, document: str, names: CountryNames) -> lis
             # the visual line(s) the item spans, on the page where it starts
             spans = [p for p in positions if p[0] < last and p[0] + p[1] > first] or [positions[-1]]
             page = spans[0][2]
-            entries.append(ListEntry(code=code, name=name, page=page, quote=collapse(" ".join(p[3] for p in spans if p[2] == page))))
+            entries.append(
+                ListEntry(
+                    code=code,
+                    name=name,
+                    page=page,
+                    quote=collapse(" ".join(p[3] for p in spans if p[2] == page)),
+                )
+            )
         if unresolved:
-            raise EligibilityParseError(f"{document}: names in the list '{heading}' match no country: {unresolved} (add them to ALIASES)")
+            raise EligibilityParseError(
+                f"{document}: names in the list '{heading}' match no country: {unresolved} (add them to ALIASES)"
+            )
         lists.append(
             CountryList(
                 kind=kind,
@@ -613,93 +637,558 @@ MSCA_SE = "Given the specific nature of MSCA Staff Exchanges"
 
 RULE_SPECS: tuple[RuleSpec, ...] = (
     # General Annexes (WP 2026-2027)
-    RuleSpec("ga_scope", GENERAL_ANNEXES, "The General Annexes do not cover ERC calls", (A("calls launched by the European Research Council (ERC)"),)),
-    RuleSpec("beneficiary_needs_funding", GENERAL_ANNEXES, "Beneficiaries must be eligible for funding", (A("To become a beneficiary, legal entities must be eligible for funding"),)),
-    RuleSpec("funding_countries", GENERAL_ANNEXES, "Countries whose entities are eligible for funding", (A("To be eligible for funding, applicants must be established in one of the following countries", end="match"),)),
-    RuleSpec("associated_negotiating", GENERAL_ANNEXES, "Countries negotiating association", (A("applicants established in other third countries negotiating association to Horizon Europe will be treated as entities established in an Associated Country"),)),
-    RuleSpec("associated_list_position", GENERAL_ANNEXES, "The list of Associated Countries may change", (A("up-to-date information on the current list and on the position for Associated Countries"),)),
-    RuleSpec("uk_association", GENERAL_ANNEXES, "United Kingdom: association and its exception", (A("The United Kingdom is associated to the entire Horizon Europe Programme, with the only exception of the EIC fund"),)),
-    RuleSpec("non_listed_funding", GENERAL_ANNEXES, "Entities from non-listed countries: funding by exception", (A("established in countries not listed above will be eligible for funding if provided for in the specific call/topic conditions … considered essential"),)),
-    RuleSpec("affiliated_entities", GENERAL_ANNEXES, "Affiliated entities", (A("Affiliated entities are eligible for funding if they are established in one of the countries listed above"),)),
-    RuleSpec("associated_partners", GENERAL_ANNEXES, "Associated partners", (A("Entities not eligible for funding … may participate as associated partners"),)),
-    RuleSpec("csa_beneficiaries", GENERAL_ANNEXES, "CSA: beneficiaries from Member States or Associated Countries", (A("To be eligible to participate as beneficiaries (or affiliated entities) in ‘Coordination and support’ actions, legal entities must be established in a Member State or Associated Country"),)),
-    RuleSpec("csa_associated_partners", GENERAL_ANNEXES, "CSA: third-country entities as associated partners", (A("Legal entities established in a non-associated third country may, however, participate in ‘Coordination and support’ actions as associated partners"),)),
-    RuleSpec("international_organisations", GENERAL_ANNEXES, "International organisations", (
-        A("International European research organisations are eligible to receive funding"),
-        A("International organisations with headquarters in a Member State or Associated Country are eligible to receive funding for ‘Training and mobility’ actions"),
-        A("Other international organisations are not eligible to receive funding, unless"),
-    )),
-    RuleSpec("consortium_composition", GENERAL_ANNEXES, "Minimum consortium composition", (
-        A("only legal entities forming a consortium are eligible to participate in actions provided that the consortium includes, as beneficiaries, three legal entities independent from each other"),
-        A("at least one independent legal entity established in a Member State; and … at least two other independent legal entities, each established in different Member States or Associated Countries"),
-    )),
-    RuleSpec("affiliated_not_counted", GENERAL_ANNEXES, "Affiliated entities do not count for the composition", (A("affiliated entities do not sign the grant agreement, they do not count towards the minimum eligibility criteria for consortium composition"),)),
-    RuleSpec("deemed_member_state", GENERAL_ANNEXES, "JRC, international European research organisations and EU bodies", (A("The Joint Research Centre, international European research organisations and legal entities created under EU law are deemed to be established in a Member State"),)),
-    RuleSpec("training_mobility_single", GENERAL_ANNEXES, "Training and mobility, co-fund: one or more entities", (A("Applications for ‘Training and mobility’ actions and for ‘Programme co-fund’ actions may be submitted by one or more legal entities"),)),
-    RuleSpec("csa_single", GENERAL_ANNEXES, "CSA: one or more entities", (A("Applications for ‘Coordination and support’ actions may be submitted by one or more legal entities"),)),
-    RuleSpec("gender_equality_plan", GENERAL_ANNEXES, "Gender equality plan", (A("to be eligible, legal entities from Member States and Associated Countries that are public bodies, research organisations or higher education establishments", end="clause"),)),
-    RuleSpec("excluded_countries", GENERAL_ANNEXES, "Countries excluded from participation", (
-        A(r"Legal\s+entities\s+established\s+in\s+[^.]{3,200}?\s+[—–]\s+Given", regex=True),
-        A("such legal entities are not eligible to participate in any capacity"),
-        A("Exceptions may be granted on a case-by-case basis for justified reasons", after="such legal entities are not eligible to participate in any capacity"),
-    )),
-    RuleSpec("china_innovation_actions", GENERAL_ANNEXES, "Entities controlled by China in Innovation Actions", (A("controlled by China or by a legal entity established in China are not eligible to participate in Innovation Actions"),)),
+    RuleSpec(
+        "ga_scope",
+        GENERAL_ANNEXES,
+        "The General Annexes do not cover ERC calls",
+        (A("calls launched by the European Research Council (ERC)"),),
+    ),
+    RuleSpec(
+        "beneficiary_needs_funding",
+        GENERAL_ANNEXES,
+        "Beneficiaries must be eligible for funding",
+        (A("To become a beneficiary, legal entities must be eligible for funding"),),
+    ),
+    RuleSpec(
+        "funding_countries",
+        GENERAL_ANNEXES,
+        "Countries whose entities are eligible for funding",
+        (
+            A(
+                "To be eligible for funding, applicants must be established in one of the following countries",
+                end="match",
+            ),
+        ),
+    ),
+    RuleSpec(
+        "associated_negotiating",
+        GENERAL_ANNEXES,
+        "Countries negotiating association",
+        (
+            A(
+                "applicants established in other third countries negotiating association to Horizon Europe will be treated as entities established in an Associated Country"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "associated_list_position",
+        GENERAL_ANNEXES,
+        "The list of Associated Countries may change",
+        (A("up-to-date information on the current list and on the position for Associated Countries"),),
+    ),
+    RuleSpec(
+        "uk_association",
+        GENERAL_ANNEXES,
+        "United Kingdom: association and its exception",
+        (
+            A(
+                "The United Kingdom is associated to the entire Horizon Europe Programme, with the only exception of the EIC fund"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "non_listed_funding",
+        GENERAL_ANNEXES,
+        "Entities from non-listed countries: funding by exception",
+        (
+            A(
+                "established in countries not listed above will be eligible for funding if provided for in the specific call/topic conditions … considered essential"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "affiliated_entities",
+        GENERAL_ANNEXES,
+        "Affiliated entities",
+        (
+            A(
+                "Affiliated entities are eligible for funding if they are established in one of the countries listed above"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "associated_partners",
+        GENERAL_ANNEXES,
+        "Associated partners",
+        (A("Entities not eligible for funding … may participate as associated partners"),),
+    ),
+    RuleSpec(
+        "csa_beneficiaries",
+        GENERAL_ANNEXES,
+        "CSA: beneficiaries from Member States or Associated Countries",
+        (
+            A(
+                "To be eligible to participate as beneficiaries (or affiliated entities) in ‘Coordination and support’ actions, legal entities must be established in a Member State or Associated Country"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "csa_associated_partners",
+        GENERAL_ANNEXES,
+        "CSA: third-country entities as associated partners",
+        (
+            A(
+                "Legal entities established in a non-associated third country may, however, participate in ‘Coordination and support’ actions as associated partners"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "international_organisations",
+        GENERAL_ANNEXES,
+        "International organisations",
+        (
+            A("International European research organisations are eligible to receive funding"),
+            A(
+                "International organisations with headquarters in a Member State or Associated Country are eligible to receive funding for ‘Training and mobility’ actions"
+            ),
+            A("Other international organisations are not eligible to receive funding, unless"),
+        ),
+    ),
+    RuleSpec(
+        "consortium_composition",
+        GENERAL_ANNEXES,
+        "Minimum consortium composition",
+        (
+            A(
+                "only legal entities forming a consortium are eligible to participate in actions provided that the consortium includes, as beneficiaries, three legal entities independent from each other"
+            ),
+            A(
+                "at least one independent legal entity established in a Member State; and … at least two other independent legal entities, each established in different Member States or Associated Countries"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "affiliated_not_counted",
+        GENERAL_ANNEXES,
+        "Affiliated entities do not count for the composition",
+        (
+            A(
+                "affiliated entities do not sign the grant agreement, they do not count towards the minimum eligibility criteria for consortium composition"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "deemed_member_state",
+        GENERAL_ANNEXES,
+        "JRC, international European research organisations and EU bodies",
+        (
+            A(
+                "The Joint Research Centre, international European research organisations and legal entities created under EU law are deemed to be established in a Member State"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "training_mobility_single",
+        GENERAL_ANNEXES,
+        "Training and mobility, co-fund: one or more entities",
+        (
+            A(
+                "Applications for ‘Training and mobility’ actions and for ‘Programme co-fund’ actions may be submitted by one or more legal entities"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "csa_single",
+        GENERAL_ANNEXES,
+        "CSA: one or more entities",
+        (
+            A(
+                "Applications for ‘Coordination and support’ actions may be submitted by one or more legal entities"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "gender_equality_plan",
+        GENERAL_ANNEXES,
+        "Gender equality plan",
+        (
+            A(
+                "to be eligible, legal entities from Member States and Associated Countries that are public bodies, research organisations or higher education establishments",
+                end="clause",
+            ),
+        ),
+    ),
+    RuleSpec(
+        "excluded_countries",
+        GENERAL_ANNEXES,
+        "Countries excluded from participation",
+        (
+            A(r"Legal\s+entities\s+established\s+in\s+[^.]{3,200}?\s+[—–]\s+Given", regex=True),
+            A("such legal entities are not eligible to participate in any capacity"),
+            A(
+                "Exceptions may be granted on a case-by-case basis for justified reasons",
+                after="such legal entities are not eligible to participate in any capacity",
+            ),
+        ),
+    ),
+    RuleSpec(
+        "china_innovation_actions",
+        GENERAL_ANNEXES,
+        "Entities controlled by China in Innovation Actions",
+        (
+            A(
+                "controlled by China or by a legal entity established in China are not eligible to participate in Innovation Actions"
+            ),
+        ),
+    ),
     # Regulation (EU) 2021/695
-    RuleSpec("reg_art22_participation", REGULATION, "Art. 22(1): any legal entity may participate", (A("Any legal entity, regardless of its place of establishment … may participate in actions under the Programme"),)),
-    RuleSpec("reg_art22_consortium", REGULATION, "Art. 22(2): minimum consortium", (A("legal entities forming a consortium shall be eligible for participation in actions under the Programme provided that the consortium includes"),)),
-    RuleSpec("reg_art22_single", REGULATION, "Art. 22(3): ERC, training and mobility by one or more entities", (A("ERC frontier research actions, EIC actions, training and mobility actions or programme co-fund actions may be implemented by one or more legal entities"),)),
-    RuleSpec("reg_art22_csa", REGULATION, "Art. 22(4): CSA by one or more entities", (A("Coordination and support actions may be implemented by one or more legal entities"),)),
-    RuleSpec("reg_art23_funding", REGULATION, "Art. 23(1): entities eligible for funding", (A("Legal entities shall be eligible for funding if they are established in a Member State or an associated country"),)),
-    RuleSpec("reg_art23_third_countries", REGULATION, "Art. 23(2): non-associated third countries", (
-        A("Legal entities established in a non-associated third country shall bear the cost of their participation"),
-        A("a legal entity established in low to middle income non-associated third countries … shall be eligible for funding in an action if"),
-    )),
-    RuleSpec("reg_art23_affiliated", REGULATION, "Art. 23(3): affiliated entities", (A("Affiliated entities are eligible for funding in an action if they are established in a Member State, an associated country or in a third country identified in the work programme"),)),
+    RuleSpec(
+        "reg_art22_participation",
+        REGULATION,
+        "Art. 22(1): any legal entity may participate",
+        (
+            A(
+                "Any legal entity, regardless of its place of establishment … may participate in actions under the Programme"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "reg_art22_consortium",
+        REGULATION,
+        "Art. 22(2): minimum consortium",
+        (
+            A(
+                "legal entities forming a consortium shall be eligible for participation in actions under the Programme provided that the consortium includes"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "reg_art22_single",
+        REGULATION,
+        "Art. 22(3): ERC, training and mobility by one or more entities",
+        (
+            A(
+                "ERC frontier research actions, EIC actions, training and mobility actions or programme co-fund actions may be implemented by one or more legal entities"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "reg_art22_csa",
+        REGULATION,
+        "Art. 22(4): CSA by one or more entities",
+        (A("Coordination and support actions may be implemented by one or more legal entities"),),
+    ),
+    RuleSpec(
+        "reg_art23_funding",
+        REGULATION,
+        "Art. 23(1): entities eligible for funding",
+        (
+            A(
+                "Legal entities shall be eligible for funding if they are established in a Member State or an associated country"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "reg_art23_third_countries",
+        REGULATION,
+        "Art. 23(2): non-associated third countries",
+        (
+            A(
+                "Legal entities established in a non-associated third country shall bear the cost of their participation"
+            ),
+            A(
+                "a legal entity established in low to middle income non-associated third countries … shall be eligible for funding in an action if"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "reg_art23_affiliated",
+        REGULATION,
+        "Art. 23(3): affiliated entities",
+        (
+            A(
+                "Affiliated entities are eligible for funding in an action if they are established in a Member State, an associated country or in a third country identified in the work programme"
+            ),
+        ),
+    ),
     # Programme Guide
-    RuleSpec("pg_oct", PROGRAMME_GUIDE, "OCT entities: as Member State entities", (A("Legal entities from OCTs can participate and receive funding under equivalent conditions as legal entities from Member States"),)),
-    RuleSpec("pg_own_cost", PROGRAMME_GUIDE, "Non-listed countries: own cost by default", (
-        A("are not automatically eligible for funding and therefore by default have to participate at their own cost"),
-        A("These participants should explain in the proposal how their funding will be secured"),
-    )),
-    RuleSpec("pg_exceptional_funding", PROGRAMME_GUIDE, "Exceptional funding", (A("They can however receive exceptional funding, if", end="clause"), A("considers that their participation as a beneficiary is essential for implementing the project", end="clause"))),
-    RuleSpec("pg_national_cofunding", PROGRAMME_GUIDE, "National co-funding mechanisms of third countries", (
-        A("have made specific provisions for national financing mechanisms for their participants in Horizon Europe projects"),
-        A("see Horizon Europe Complementary funding mechanisms in third countries"),
-    )),
+    RuleSpec(
+        "pg_oct",
+        PROGRAMME_GUIDE,
+        "OCT entities: as Member State entities",
+        (
+            A(
+                "Legal entities from OCTs can participate and receive funding under equivalent conditions as legal entities from Member States"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "pg_own_cost",
+        PROGRAMME_GUIDE,
+        "Non-listed countries: own cost by default",
+        (
+            A(
+                "are not automatically eligible for funding and therefore by default have to participate at their own cost"
+            ),
+            A("These participants should explain in the proposal how their funding will be secured"),
+        ),
+    ),
+    RuleSpec(
+        "pg_exceptional_funding",
+        PROGRAMME_GUIDE,
+        "Exceptional funding",
+        (
+            A("They can however receive exceptional funding, if", end="clause"),
+            A(
+                "considers that their participation as a beneficiary is essential for implementing the project",
+                end="clause",
+            ),
+        ),
+    ),
+    RuleSpec(
+        "pg_national_cofunding",
+        PROGRAMME_GUIDE,
+        "National co-funding mechanisms of third countries",
+        (
+            A(
+                "have made specific provisions for national financing mechanisms for their participants in Horizon Europe projects"
+            ),
+            A("see Horizon Europe Complementary funding mechanisms in third countries"),
+        ),
+    ),
     # Model Grant Agreement
-    RuleSpec("mga_associated_partners", MGA, "Associated partners in the grant agreement", (
-        A("Associated partners (AP) — Entities which participate in the action, but without the right to charge costs or claim contributions"),
-        A("They may not charge costs or contributions to the action and the costs for their tasks are not eligible"),
-    )),
-    RuleSpec("mga_affiliated_entities", MGA, "Affiliated entities in the grant agreement", (A("Affiliated entities (AE) — Entities affiliated to a beneficiary … right to charge costs and claim contributions"),)),
+    RuleSpec(
+        "mga_associated_partners",
+        MGA,
+        "Associated partners in the grant agreement",
+        (
+            A(
+                "Associated partners (AP) — Entities which participate in the action, but without the right to charge costs or claim contributions"
+            ),
+            A(
+                "They may not charge costs or contributions to the action and the costs for their tasks are not eligible"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "mga_affiliated_entities",
+        MGA,
+        "Affiliated entities in the grant agreement",
+        (
+            A(
+                "Affiliated entities (AE) — Entities affiliated to a beneficiary … right to charge costs and claim contributions"
+            ),
+        ),
+    ),
     # MSCA work programme
-    RuleSpec("msca_associated_partners", MSCA, "MSCA associated partners", (A("'Associated partners' are entities which participate in the action, but without the right to charge costs or claim contributions"), A("Associated partners may not employ the researchers under the action"))),
-    RuleSpec("msca_academic_sector", MSCA, "MSCA academic sector", (A("'Academic sector' means public or private higher education establishments"),)),
-    RuleSpec("msca_dn_open", MSCA, "Doctoral Networks open to third countries", (A("Doctoral Networks are indeed open to the participation of organisations from third countries"),)),
-    RuleSpec("msca_dn_consortium", MSCA, "Doctoral Networks: consortium", (A("Applications must be submitted by a consortium including at least three independent legal entities, each established in a different EU Member State or Horizon Europe Associated Country", after=MSCA_DN),)),
-    RuleSpec("msca_dn_affiliated", MSCA, "Doctoral Networks: no affiliated entities", (A("Affiliated entities are not allowed to participate as they cannot claim costs in MSCA Doctoral Networks"),)),
-    RuleSpec("msca_dn_third_country_beneficiaries", MSCA, "Doctoral Networks: beneficiaries in non-associated third countries", (A("where researchers are recruited by beneficiaries established in non-associated third countries"),)),
-    RuleSpec("msca_pf_single", MSCA, "Postdoctoral Fellowships: one beneficiary in a Member State or Associated Country", (A("Applications must be submitted by a single independent legal entity, established in an EU Member State or Horizon Europe Associated Country", after=MSCA_PF), A("This is a mono-beneficiary action", after=MSCA_PF))),
-    RuleSpec("msca_pf_affiliated", MSCA, "Postdoctoral Fellowships: no affiliated entities", (A("Affiliated entities are not allowed to participate as they cannot claim costs in MSCA Postdoctoral Fellowships"),)),
-    RuleSpec("msca_pf_global", MSCA, "Global Postdoctoral Fellowships", (
-        A("European Postdoctoral Fellowships are open to researchers of any nationality"),
-        A("Global Postdoctoral Fellowships are open to European nationals or long-term residents"),
-        A("The associated partner hosting the outgoing phase in Global Postdoctoral Fellowships must include a letter of commitment", after=MSCA_PF),
-    )),
-    RuleSpec("msca_se_consortium", MSCA, "Staff Exchanges: consortium", (A("Applications must be submitted by a consortium including at least three independent legal entities in three different countries", after=MSCA_SE),)),
-    RuleSpec("msca_se_sectors", MSCA, "Staff Exchanges: academic and non-academic sectors", (A("The consortium must include participating organisations from both academic and non-academic sectors", after=MSCA_SE),)),
-    RuleSpec("msca_se_beneficiaries", MSCA, "Staff Exchanges: who can be a beneficiary", (A("Only legal entities that are established in EU Member States or Horizon Europe Associated Countries can be beneficiaries", after=MSCA_SE),)),
-    RuleSpec("msca_se_affiliated", MSCA, "Staff Exchanges: no affiliated entities", (A("Affiliated entities are not allowed to participate as they cannot claim costs in MSCA Staff Exchanges"),)),
-    RuleSpec("msca_se_third_countries", MSCA, "Staff Exchanges: third-country organisations", (A("International cooperation through the participation of organisations from non-associated third countries is strongly encouraged"), A("secondments between non-associated third countries are not eligible", end="clause"))),
+    RuleSpec(
+        "msca_associated_partners",
+        MSCA,
+        "MSCA associated partners",
+        (
+            A(
+                "'Associated partners' are entities which participate in the action, but without the right to charge costs or claim contributions"
+            ),
+            A("Associated partners may not employ the researchers under the action"),
+        ),
+    ),
+    RuleSpec(
+        "msca_academic_sector",
+        MSCA,
+        "MSCA academic sector",
+        (A("'Academic sector' means public or private higher education establishments"),),
+    ),
+    RuleSpec(
+        "msca_dn_open",
+        MSCA,
+        "Doctoral Networks open to third countries",
+        (A("Doctoral Networks are indeed open to the participation of organisations from third countries"),),
+    ),
+    RuleSpec(
+        "msca_dn_consortium",
+        MSCA,
+        "Doctoral Networks: consortium",
+        (
+            A(
+                "Applications must be submitted by a consortium including at least three independent legal entities, each established in a different EU Member State or Horizon Europe Associated Country",
+                after=MSCA_DN,
+            ),
+        ),
+    ),
+    RuleSpec(
+        "msca_dn_affiliated",
+        MSCA,
+        "Doctoral Networks: no affiliated entities",
+        (
+            A(
+                "Affiliated entities are not allowed to participate as they cannot claim costs in MSCA Doctoral Networks"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "msca_dn_third_country_beneficiaries",
+        MSCA,
+        "Doctoral Networks: beneficiaries in non-associated third countries",
+        (
+            A(
+                "where researchers are recruited by beneficiaries established in non-associated third countries"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "msca_pf_single",
+        MSCA,
+        "Postdoctoral Fellowships: one beneficiary in a Member State or Associated Country",
+        (
+            A(
+                "Applications must be submitted by a single independent legal entity, established in an EU Member State or Horizon Europe Associated Country",
+                after=MSCA_PF,
+            ),
+            A("This is a mono-beneficiary action", after=MSCA_PF),
+        ),
+    ),
+    RuleSpec(
+        "msca_pf_affiliated",
+        MSCA,
+        "Postdoctoral Fellowships: no affiliated entities",
+        (
+            A(
+                "Affiliated entities are not allowed to participate as they cannot claim costs in MSCA Postdoctoral Fellowships"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "msca_pf_global",
+        MSCA,
+        "Global Postdoctoral Fellowships",
+        (
+            A("European Postdoctoral Fellowships are open to researchers of any nationality"),
+            A("Global Postdoctoral Fellowships are open to European nationals or long-term residents"),
+            A(
+                "The associated partner hosting the outgoing phase in Global Postdoctoral Fellowships must include a letter of commitment",
+                after=MSCA_PF,
+            ),
+        ),
+    ),
+    RuleSpec(
+        "msca_se_consortium",
+        MSCA,
+        "Staff Exchanges: consortium",
+        (
+            A(
+                "Applications must be submitted by a consortium including at least three independent legal entities in three different countries",
+                after=MSCA_SE,
+            ),
+        ),
+    ),
+    RuleSpec(
+        "msca_se_sectors",
+        MSCA,
+        "Staff Exchanges: academic and non-academic sectors",
+        (
+            A(
+                "The consortium must include participating organisations from both academic and non-academic sectors",
+                after=MSCA_SE,
+            ),
+        ),
+    ),
+    RuleSpec(
+        "msca_se_beneficiaries",
+        MSCA,
+        "Staff Exchanges: who can be a beneficiary",
+        (
+            A(
+                "Only legal entities that are established in EU Member States or Horizon Europe Associated Countries can be beneficiaries",
+                after=MSCA_SE,
+            ),
+        ),
+    ),
+    RuleSpec(
+        "msca_se_affiliated",
+        MSCA,
+        "Staff Exchanges: no affiliated entities",
+        (
+            A(
+                "Affiliated entities are not allowed to participate as they cannot claim costs in MSCA Staff Exchanges"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "msca_se_third_countries",
+        MSCA,
+        "Staff Exchanges: third-country organisations",
+        (
+            A(
+                "International cooperation through the participation of organisations from non-associated third countries is strongly encouraged"
+            ),
+            A("secondments between non-associated third countries are not eligible", end="clause"),
+        ),
+    ),
     # ERC work programme 2026
-    RuleSpec("erc_pi", ERC, "ERC: Principal Investigators of any nationality", (A("ERC grant schemes are open to researchers of any age and nationality"),)),
-    RuleSpec("erc_host_any_type", ERC, "ERC: any type of legal entity can host", (A("Any type of legal entity, public or private, including a university, a research organisation, or an undertaking can host a Principal Investigator"),)),
-    RuleSpec("erc_host_ms_ac", ERC, "ERC: Host Institution in a Member State or Associated Country", (A("the Host Institution must be established either in an EU Member State or an Associated Country", end="clause"),)),
-    RuleSpec("erc_synergy_third", ERC, "ERC Synergy: one Host Institution outside", (A("In a Synergy Grant, one Host Institution, except the Corresponding Host Institution, may be an international organisation or a legal entity established outside"),)),
-    RuleSpec("erc_team_members", ERC, "ERC: team members hosted anywhere", (A("additional team members may be hosted by other legal entities … which may be established anywhere"),)),
-    RuleSpec("erc_associated_countries", ERC, "ERC: the Portal's list of Associated Countries", (A("provides up-to-date information on the countries associated to Horizon Europe"),)),
-    RuleSpec("erc_gender_equality_plan", ERC, "ERC: gender equality plan", (A("legal entities from an EU Member State or an Associated Country that are public bodies, research organisations, or higher education institutions", end="sentence"),)),
-    RuleSpec("erc_third_funding", ERC, "ERC: funding of entities outside the EU and Associated Countries", (A("Legal entities outside the European Union or Associated Countries are eligible for funding in the following cases"),)),
+    RuleSpec(
+        "erc_pi",
+        ERC,
+        "ERC: Principal Investigators of any nationality",
+        (A("ERC grant schemes are open to researchers of any age and nationality"),),
+    ),
+    RuleSpec(
+        "erc_host_any_type",
+        ERC,
+        "ERC: any type of legal entity can host",
+        (
+            A(
+                "Any type of legal entity, public or private, including a university, a research organisation, or an undertaking can host a Principal Investigator"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "erc_host_ms_ac",
+        ERC,
+        "ERC: Host Institution in a Member State or Associated Country",
+        (
+            A(
+                "the Host Institution must be established either in an EU Member State or an Associated Country",
+                end="clause",
+            ),
+        ),
+    ),
+    RuleSpec(
+        "erc_synergy_third",
+        ERC,
+        "ERC Synergy: one Host Institution outside",
+        (
+            A(
+                "In a Synergy Grant, one Host Institution, except the Corresponding Host Institution, may be an international organisation or a legal entity established outside"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "erc_team_members",
+        ERC,
+        "ERC: team members hosted anywhere",
+        (
+            A(
+                "additional team members may be hosted by other legal entities … which may be established anywhere"
+            ),
+        ),
+    ),
+    RuleSpec(
+        "erc_associated_countries",
+        ERC,
+        "ERC: the Portal's list of Associated Countries",
+        (A("provides up-to-date information on the countries associated to Horizon Europe"),),
+    ),
+    RuleSpec(
+        "erc_gender_equality_plan",
+        ERC,
+        "ERC: gender equality plan",
+        (
+            A(
+                "legal entities from an EU Member State or an Associated Country that are public bodies, research organisations, or higher education institutions",
+                end="sentence",
+            ),
+        ),
+    ),
+    RuleSpec(
+        "erc_third_funding",
+        ERC,
+        "ERC: funding of entities outside the EU and Associated Countries",
+        (
+            A(
+                "Legal entities outside the European Union or Associated Countries are eligible for funding in the following cases"
+            ),
+        ),
+    ),
 )
 
 _START_BOUNDARY = re.compile(r"(?:[.;!?]|:(?=\s+[A-Z‘'“•●▪–—−]))\d{0,3}\s+(?=[A-Z‘'“•●▪–—−\d])|\s(?=[•●▪]\s)")
@@ -737,7 +1226,12 @@ class PageView:
         para = []
         for (at, line), (prev_at, prev) in zip(offsets[1:], offsets[:-1]):
             p = collapse(prev)
-            if p and len(p) < 0.75 * typical and not re.search(r"[.,;:(\-–—]$", p) and re.match(r"[A-Z‘'“]", collapse(line)):
+            if (
+                p
+                and len(p) < 0.75 * typical
+                and not re.search(r"[.,;:(\-–—]$", p)
+                and re.match(r"[A-Z‘'“]", collapse(line))
+            ):
                 para.append(at)
         return cls(flat, _body_start(text, shapes), para, offsets)
 
@@ -765,12 +1259,14 @@ class PageView:
         return quote.strip()
 
 
-def find_statement(pages: Pages, anchor: Anchor, document: str, shapes: set[str] | None = None) -> Citation | None:
+def find_statement(
+    pages: Pages, anchor: Anchor, document: str, shapes: set[str] | None = None
+) -> Citation | None:
     """The first place a statement occurs (after its section heading, if any), quoted verbatim from its page:
     the whole sentence (or clause) the match lies in, whitespace collapsed."""
     shapes = furniture(pages) if shapes is None else shapes
-    pattern = re.compile(anchor.pattern, re.I | re.S)
-    after = re.compile(anchor.after, re.I | re.S) if anchor.after else None
+    pattern = re.compile(anchor.pattern, re.IGNORECASE | re.DOTALL)
+    after = re.compile(anchor.after, re.IGNORECASE | re.DOTALL) if anchor.after else None
     started = after is None
     for page_no, text in pages:
         view = PageView.of(text, shapes)
@@ -793,7 +1289,9 @@ class Rule:
     citations: list[Citation]
 
 
-def parse_rules(sources: dict[str, tuple[str, Pages]], specs: Sequence[RuleSpec] = RULE_SPECS) -> tuple[dict[str, Rule], list[str]]:
+def parse_rules(
+    sources: dict[str, tuple[str, Pages]], specs: Sequence[RuleSpec] = RULE_SPECS
+) -> tuple[dict[str, Rule], list[str]]:
     """Every rule whose statements are all found, and the ids of those not found (with what was missing)."""
     shapes = {key: furniture(pages) for key, (_, pages) in sources.items()}
     rules: dict[str, Rule] = {}
@@ -841,8 +1339,8 @@ def parse_excluded(rule: Rule, names: CountryNames) -> tuple[list[str], list[str
 # ---------------------------------------------------------------------------------------------------------
 
 _TOPIC_ID = re.compile(r"^\s*(HORIZON-[A-Z0-9]+(?:-[A-Z0-9]+){2,})\s*:")
-_EXCEPTIONAL = re.compile(r"exceptionally\s+eligible\s+for\s+(?:Union\s+)?funding", re.I)
-_ESTABLISHED_IN = re.compile(r"legal\s+entities\s+established\s+in\s+", re.I)
+_EXCEPTIONAL = re.compile(r"exceptionally\s+eligible\s+for\s+(?:Union\s+)?funding", re.IGNORECASE)
+_ESTABLISHED_IN = re.compile(r"legal\s+entities\s+established\s+in\s+", re.IGNORECASE)
 
 
 @dataclass
@@ -891,7 +1389,9 @@ def parse_topic_exceptions(document: str, pages: Pages, names: CountryNames) -> 
 # ---------------------------------------------------------------------------------------------------------
 
 
-def country_mentions(sources: dict[str, tuple[str, Pages]], names: CountryNames) -> dict[str, list[tuple[str, int]]]:
+def country_mentions(
+    sources: dict[str, tuple[str, Pages]], names: CountryNames
+) -> dict[str, list[tuple[str, int]]]:
     """For each country code, the (document, page) pairs where one of its English or Spanish names (or an
     alias) appears as a whole phrase."""
     keys = sorted((k for k in names.lookup if len(k) > 3), key=len, reverse=True)
@@ -929,11 +1429,22 @@ class EligibilityRules:
             "version": 1,
             "documents": dict(self.documents),
             "country_lists": [
-                {**{k: v for k, v in asdict(lst).items() if k != "entries"}, "codes": lst.codes, "entries": [asdict(e) for e in lst.entries]}
+                {
+                    **{k: v for k, v in asdict(lst).items() if k != "entries"},
+                    "codes": lst.codes,
+                    "entries": [asdict(e) for e in lst.entries],
+                }
                 for lst in self.country_lists
             ],
-            "rules": {rid: {"id": r.id, "topic": r.topic, "citations": [asdict(c) for c in r.citations]} for rid, r in self.rules.items()},
-            "excluded": {"codes": list(self.excluded), "notes": list(self.excluded_notes), "rule": "excluded_countries"},
+            "rules": {
+                rid: {"id": r.id, "topic": r.topic, "citations": [asdict(c) for c in r.citations]}
+                for rid, r in self.rules.items()
+            },
+            "excluded": {
+                "codes": list(self.excluded),
+                "notes": list(self.excluded_notes),
+                "rule": "excluded_countries",
+            },
             "topic_exceptions": [asdict(t) for t in self.topic_exceptions],
             "countries": self.names.to_dict(),
             "mentions": {code: [list(x) for x in pairs] for code, pairs in self.mentions.items()},
@@ -962,7 +1473,9 @@ def build_rules(
     missing += [f"list:{k}" for k in REQUIRED_KINDS if k not in kinds]
     if strict and missing:
         raise EligibilityParseError("statements not found in the documents: " + "; ".join(missing))
-    excluded, notes = parse_excluded(rules["excluded_countries"], names) if "excluded_countries" in rules else ([], [])
+    excluded, notes = (
+        parse_excluded(rules["excluded_countries"], names) if "excluded_countries" in rules else ([], [])
+    )
     topics: list[TopicException] = []
     for document, pages in work_programmes:
         topics.extend(parse_topic_exceptions(document, pages, names))
@@ -1000,7 +1513,11 @@ def pdf_pages(path: str | Path) -> Pages:
 def load_from_corpus(raw_dir: str | Path, with_topics: bool = True, strict: bool = True) -> EligibilityRules:
     """The rules from a corpus laid out as the shared corpus (raw/horizon_europe_rules, …)."""
     raw = Path(raw_dir)
-    sources = {role: (Path(rel).name, pdf_pages(raw / rel)) for role, rel in DEFAULT_FILES.items() if (raw / rel).exists()}
+    sources = {
+        role: (Path(rel).name, pdf_pages(raw / rel))
+        for role, rel in DEFAULT_FILES.items()
+        if (raw / rel).exists()
+    }
     names = CountryNames.from_cordis(raw / CORDIS_COUNTRIES)
     wps: list[tuple[str, Pages]] = []
     if with_topics and (raw / WORK_PROGRAMMES_DIR).is_dir():
@@ -1012,10 +1529,14 @@ def load_from_corpus(raw_dir: str | Path, with_topics: bool = True, strict: bool
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Read the Horizon Europe eligibility rules from the corpus into JSON.")
+    parser = argparse.ArgumentParser(
+        description="Read the Horizon Europe eligibility rules from the corpus into JSON."
+    )
     parser.add_argument("raw_dir", help="the corpus's raw/ folder (holding horizon_europe_rules/, cordis/ …)")
     parser.add_argument("-o", "--output", help="JSON file to write (default: standard output)")
-    parser.add_argument("--no-topics", action="store_true", help="do not scan the work programmes for topic exceptions")
+    parser.add_argument(
+        "--no-topics", action="store_true", help="do not scan the work programmes for topic exceptions"
+    )
     args = parser.parse_args(argv)
     try:
         data = load_from_corpus(args.raw_dir, with_topics=not args.no_topics).to_dict()
