@@ -44,6 +44,7 @@ EXCLUDED, MEMBER_STATE, OCT, ASSOCIATED, NEGOTIATING, LOW_MIDDLE_INCOME, OTHER =
 EU_LIKE = (MEMBER_STATE, OCT)
 MS_AC = (MEMBER_STATE, OCT, ASSOCIATED, NEGOTIATING)
 FUNDED_BY_LIST = MS_AC + (LOW_MIDDLE_INCOME,)
+ALL_NON_ASSOCIATED = "non_associated_third_countries"  # scope of a topic exception naming no country
 ACADEMIC = ("HES", "REC")  # MSCA academic sector (higher education, non-profit research organisations)
 GEP_TYPES = ("PUB", "REC", "HES")
 
@@ -433,8 +434,12 @@ M: dict[str, tuple[str, str]] = {
         "Si la autoridad otorgante considera esencial su participación para ejecutar la acción.",
     ),
     "h_topic": (
-        "Topic {t} makes entities in {c} exceptionally eligible for funding, under the conditions it states.",
-        "El tema {t} hace excepcionalmente elegibles para financiación a las entidades de {c}, en las condiciones que indica.",
+        "Topic {t} ({a}) makes entities in {c} exceptionally eligible for funding, under the conditions it states.",
+        "El tema {t} ({a}) hace excepcionalmente elegibles para financiación a las entidades de {c}, en las condiciones que indica.",
+    ),
+    "h_topic_all": (
+        "Topic {t} ({a}) makes entities in all non-associated third countries exceptionally eligible for funding.",
+        "El tema {t} ({a}) hace excepcionalmente elegibles para financiación a las entidades de todos los terceros países no asociados.",
     ),
     "h_own_cost": (
         "Otherwise it takes part at its own cost (as associated partner) and the proposal must explain how its costs are covered.",
@@ -935,15 +940,7 @@ class EligibilityChecker:
             )
         )
         if v.action in ("RIA", "IA", "CSA"):
-            for topic in self.topics:
-                if code in topic.get("codes", []):
-                    v.how_funded.append(
-                        Reason(
-                            "topic",
-                            _t("h_topic", L, t=topic["topic"], c=c),
-                            (Citation(topic["document"], int(topic["page"]), topic["quote"]),),
-                        )
-                    )
+            v.how_funded.extend(self._topic_routes(v, code))
         v.how_funded.append(
             r(
                 "own_cost",
@@ -956,6 +953,24 @@ class EligibilityChecker:
         if not self.mentions.get(code):
             text += _t("h_cofunding_unnamed", L, c=c)
         v.how_funded.append(r("national_cofunding", text, "pg_national_cofunding"))
+
+    def _topic_routes(self, v: EntityVerdict, code: str) -> list[Reason]:
+        """Topics of the work programmes whose conditions make entities of this country (or of every
+        non-associated third country) exceptionally eligible for funding, for this type of action."""
+        out = []
+        for topic in self.topics:
+            scope = topic.get("scope", "countries")
+            named = scope == "countries" and code in topic.get("codes", [])
+            everyone = scope == ALL_NON_ASSOCIATED and v.status in (OTHER, LOW_MIDDLE_INCOME)
+            action = topic.get("action", "")
+            if not (named or everyone) or (action in ("RIA", "IA", "CSA") and action != v.action):
+                continue
+            key = "h_topic" if named else "h_topic_all"
+            text = _t(key, v.lang, t=topic["topic"], a=action or "?", c=v.country_name)
+            out.append(
+                Reason("topic", text, (Citation(topic["document"], int(topic["page"]), topic["quote"]),))
+            )
+        return out
 
     def _collaborative(self, v: EntityVerdict, code: str, listed: bool) -> None:
         r, L = self._r, v.lang
@@ -1008,6 +1023,7 @@ class EligibilityChecker:
             v.how_funded.append(
                 r("csa_call", _t("h_csa_call_lmic", L, c=c), "csa_beneficiaries", "csa_single")
             )
+            v.how_funded.extend(self._topic_routes(v, code))
         else:
             v.how_funded.append(r("csa_call", _t("h_csa_call", L), "csa_beneficiaries", "csa_single"))
             self._not_funded_routes(v, code)

@@ -129,7 +129,6 @@ ALIASES: dict[str, str] = {
     "Holland": "NL",
     "The Netherlands": "NL",
     "Czech Republic": "CZ",
-    "Korea": "KR",
     # Spanish forms users type
     "Mexico": "MX",
     "Estados Unidos de America": "US",
@@ -141,7 +140,6 @@ ALIASES: dict[str, str] = {
     "República Checa": "CZ",
     "Macedonia del Norte": "MK",
     "Esuatini": "SZ",
-    "Corea": "KR",
     "República de Corea": "KR",
     "Costa de Marfil": "CI",
     "Curazao": "CW",
@@ -1339,49 +1337,108 @@ def parse_excluded(rule: Rule, names: CountryNames) -> tuple[list[str], list[str
 # ---------------------------------------------------------------------------------------------------------
 
 _TOPIC_ID = re.compile(r"^\s*(HORIZON-[A-Z0-9]+(?:-[A-Z0-9]+){2,})\s*:")
+_TYPE_OF_ACTION = re.compile(r"Type\s+of\s+Action\s+(.{3,60}?Actions?)\b", re.IGNORECASE)
 _EXCEPTIONAL = re.compile(r"exceptionally\s+eligible\s+for\s+(?:Union\s+)?funding", re.IGNORECASE)
 _ESTABLISHED_IN = re.compile(r"legal\s+entities\s+established\s+in\s+", re.IGNORECASE)
+_ELIGIBILITY_ON = re.compile(r"Eligibility\s+conditions\s+The\s+conditions\s+are\s+described", re.IGNORECASE)
+_ELIGIBILITY_OFF = re.compile(r"Award\s+criteria\s+The\s+criteria\s+are\s+described", re.IGNORECASE)
+_OTHER_ACTIONS = re.compile(r"Other\s+Actions\s+not\s+subject\s+to\s+calls\s+for\s+proposals", re.IGNORECASE)
+_NON_ASSOCIATED = re.compile(
+    r"(?:all\s+)?non[-\ufffe\u00ad]?\s*associated\s+third\s+countries", re.IGNORECASE
+)
+ACTION_TYPES = (
+    ("research and innovation action", "RIA"),
+    ("coordination and support action", "CSA"),
+    ("innovation action", "IA"),
+)
+ALL_NON_ASSOCIATED = "non_associated_third_countries"
 
 
 @dataclass
 class TopicException:
+    """A topic's condition making entities of named countries (scope "countries") or of every non-associated
+    third country (scope ALL_NON_ASSOCIATED) exceptionally eligible for funding."""
+
     document: str
     topic: str
     page: int
     quote: str
     codes: list[str]
+    scope: str = "countries"
+    action: str = ""  # RIA | IA | CSA | the work programme's words | "" if not found
+
+
+def _action_code(words: str) -> str:
+    w = collapse(words).casefold()
+    return next((code for key, code in ACTION_TYPES if key in w), collapse(words))
 
 
 def parse_topic_exceptions(document: str, pages: Pages, names: CountryNames) -> list[TopicException]:
-    """Topics whose conditions make legal entities established in named countries exceptionally eligible
-    for funding; the topic is the last topic heading ("HORIZON-…:") above the sentence."""
+    """Topics whose conditions make legal entities established in named countries (or in every
+    non-associated third country) exceptionally eligible for funding. The topic is the last topic heading
+    ("HORIZON-…:") above the sentence, the action its last "Type of Action" above it; only sentences in a
+    call topic's "Eligibility conditions" count (not those of the "Other actions not subject to calls for
+    proposals", grants to identified beneficiaries). Conditions naming
+    regions ("all African Union member states", "these regions") are not resolved to countries and are
+    left out."""
     shapes = furniture(pages)
     out: list[TopicException] = []
-    topic = ""
+    topic, action, in_eligibility = "", "", False
     for page_no, text in pages:
         view = PageView.of(text, shapes)
         flat = view.flat
-        headings = [(at, m.group(1)) for at, line in view.line_starts if (m := _TOPIC_ID.match(line))]
+        marks = [(at, "topic", m.group(1)) for at, line in view.line_starts if (m := _TOPIC_ID.match(line))]
+        marks += [(m.start(), "action", _action_code(m.group(1))) for m in _TYPE_OF_ACTION.finditer(flat)]
+        marks += [(m.start(), "on", "") for m in _ELIGIBILITY_ON.finditer(flat)]
+        marks += [(m.start(), "off", "") for m in _ELIGIBILITY_OFF.finditer(flat)]
+        marks += [(m.start(), "reset", "") for m in _OTHER_ACTIONS.finditer(flat)]
+        marks.sort()
         for m in _EXCEPTIONAL.finditer(flat):
-            current = topic
-            for at, t in headings:
-                if at <= m.start():
-                    current = t
+            state = (topic, action, in_eligibility)
+            for mark in marks:
+                if mark[0] <= m.start():
+                    state = _advance(state, mark)
+            current_topic, current_action, eligible_part = state
             quote = view.expand(m.start(), m.end())
             est = _ESTABLISHED_IN.search(quote)
-            if not est:
+            if not est or not current_topic or not eligible_part:
+                continue
+            rest = quote[est.end() :]
+            if _NON_ASSOCIATED.match(rest):
+                out.append(
+                    TopicException(
+                        document, current_topic, page_no, quote, [], ALL_NON_ASSOCIATED, current_action
+                    )
+                )
                 continue
             codes: list[str] = []
-            for item in re.split(r",\s*|\s+and\s+", quote[est.end() :]):
+            for item in re.split(r",\s*|\s+and\s+", rest):
                 code = names.resolve(_clean_item(item))
                 if code is None:
                     break
                 codes.append(code)
-            if codes and current:
-                out.append(TopicException(document, current, page_no, quote, codes))
-        if headings:
-            topic = headings[-1][1]
+            if codes:
+                out.append(
+                    TopicException(
+                        document, current_topic, page_no, quote, codes, "countries", current_action
+                    )
+                )
+        for mark in marks:
+            topic, action, in_eligibility = _advance((topic, action, in_eligibility), mark)
     return out
+
+
+def _advance(state: tuple[str, str, bool], mark: tuple[int, str, str]) -> tuple[str, str, bool]:
+    """(topic, action, inside its eligibility conditions) after a mark on the page."""
+    topic, action, inside = state
+    kind, value = mark[1], mark[2]
+    if kind == "topic":
+        return value, "", False
+    if kind == "reset":  # grants to identified beneficiaries follow: no call topic
+        return "", "", False
+    if kind == "action":
+        return topic, value, inside
+    return topic, action, kind == "on"
 
 
 # ---------------------------------------------------------------------------------------------------------

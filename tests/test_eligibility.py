@@ -54,6 +54,7 @@ REG = Path(DEFAULT_FILES[REGULATION]).name
 MSCA_WP = Path(DEFAULT_FILES[MSCA]).name
 ERC_WP = Path(DEFAULT_FILES[ERC]).name
 RI_WP = "wp-3-research-infrastructures_horizon-2026-2027_en.pdf"
+CL2_WP = "wp-5-culture-creativity-and-inclusive-society_horizon-2026-2027_en.pdf"
 
 
 def read_pages(path: Path) -> list[tuple[int, str]]:
@@ -90,6 +91,7 @@ def pages(corpus_dir: Path) -> dict[str, list[tuple[int, str]]]:
     """PDFium page text of the rule documents and of the Research Infrastructures work programme."""
     files = dict(DEFAULT_FILES)
     files["ri"] = f"horizon_europe_work_programmes/{RI_WP}"
+    files["cl2"] = f"horizon_europe_work_programmes/{CL2_WP}"
     return {Path(rel).name: read_pages(corpus_dir / rel) for rel in files.values()}
 
 
@@ -101,7 +103,7 @@ def names(corpus_dir: Path) -> CountryNames:
 @pytest.fixture(scope="module")
 def parsed(pages, names):
     sources = {role: (Path(rel).name, pages[Path(rel).name]) for role, rel in DEFAULT_FILES.items()}
-    return build_rules(sources, names, work_programmes=[(RI_WP, pages[RI_WP])])
+    return build_rules(sources, names, work_programmes=[(RI_WP, pages[RI_WP]), (CL2_WP, pages[CL2_WP])])
 
 
 @pytest.fixture(scope="module")
@@ -311,8 +313,15 @@ def test_excluded_countries_and_topic_exceptions(parsed, pages, names):
     assert parsed.excluded == ["RU", "BY"]
     assert parsed.excluded_notes == ["non-government controlled territories of Ukraine"]
     topics = {t.topic: t for t in parsed.topic_exceptions}
-    assert set(topics) == {"HORIZON-INFRA-2027-SERV-01-01", "HORIZON-INFRA-2027-SERV-01-02"}
+    assert {t: (x.document, x.page, x.action, x.scope) for t, x in topics.items()} == {
+        "HORIZON-INFRA-2027-SERV-01-01": (RI_WP, 62, "RIA", "countries"),
+        "HORIZON-INFRA-2027-SERV-01-02": (RI_WP, 68, "RIA", "countries"),
+        "HORIZON-CL2-2027-01-DEMOCRACY-01": (CL2_WP, 51, "CSA", "non_associated_third_countries"),
+        "HORIZON-CL2-2026-01-HERITAGE-07": (CL2_WP, 97, "CSA", "non_associated_third_countries"),
+    }
     assert {"MX", "CL", "BR", "CA", "US"} <= set(topics["HORIZON-INFRA-2027-SERV-01-01"].codes)
+    # the grant to identified beneficiaries among the "Other actions" (page 105) is no call topic
+    assert all(t.page != 105 for t in parsed.topic_exceptions)
     assert parse_topic_exceptions(GA, pages[GA], names) == []
     # Mexico and Chile are named nowhere in the rule documents; Colombia only in the list
     assert "MX" not in parsed.mentions and "CL" not in parsed.mentions
@@ -370,6 +379,22 @@ def test_colombia_funded_by_the_low_and_middle_income_list(checker, pages):
         and csa.roles["associated_partner"] == YES
     )
     assert "Colombia" in csa.how_funded[0].text
+    assert_cited(pages, csa.citations)
+
+
+def test_topics_open_funding_to_mexico(checker, pages):
+    ria = [r.text for r in checker.check_entity("MX", "HES", "RIA").how_funded if r.code == "topic"]
+    tail = (
+        "(RIA) makes entities in Mexico exceptionally eligible for funding, under the conditions it states."
+    )
+    assert ria == [f"Topic HORIZON-INFRA-2027-SERV-01-0{n} {tail}" for n in (1, 2)]
+    csa = checker.check_entity("MX", "HES", "CSA")
+    assert [r.text.split(" (")[0] for r in csa.how_funded if r.code == "topic"] == [
+        "Topic HORIZON-CL2-2027-01-DEMOCRACY-01",
+        "Topic HORIZON-CL2-2026-01-HERITAGE-07",
+    ]
+    assert not any(r.code == "topic" for r in checker.check_entity("MX", "HES", "IA").how_funded)
+    assert not any(r.code == "topic" for r in checker.check_entity("ES", "HES", "CSA").how_funded)
     assert_cited(pages, csa.citations)
 
 
