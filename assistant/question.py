@@ -29,7 +29,7 @@ from assistant.guard import (
 from assistant.language import detect_language, resolve_language
 from assistant.manifest import Manifest
 from assistant.phrases import t
-from assistant.textutil import TOPIC_CODE
+from assistant.textutil import HE_CODE, TOPIC_CODE
 from assistant.types import DOCUMENTS, PROJECTS, TOPICS
 
 if TYPE_CHECKING:
@@ -39,7 +39,9 @@ if TYPE_CHECKING:
 MAX_QUESTION_CHARS = 2000
 
 # --- identifiers -------------------------------------------------------------------------------------
-ARTICLE = re.compile(r"\b(?:art[íi]culo|article|art\.)\s*(\d{1,3})\b", re.IGNORECASE)
+# An article (Artículo 62 of the law, Article 22 of the Regulation), or a numbered part of one (Art. 6.2 of
+# the Model Grant Agreement).
+ARTICLE = re.compile(r"\b(?:art[íi]culos?|articles?|art\.)\s*(\d{1,3})(?:\.(\d{1,2}))?\b", re.IGNORECASE)
 # Project acronyms: at least two capitals anywhere (BELLA-S1, GEMex, ZikaPLAN, ENERXICO).
 ACRONYM = re.compile(r"\b(?=[A-Za-z0-9-]*[A-Z][A-Za-z0-9-]*[A-Z])[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*\b")
 COMMON_UPPER = {"EU", "UE", "H2020", "RIA", "IA", "CSA", "MSCA", "ERC", "SME", "PDF", "NCP", "EUR", "THE", "AND", "PhD"}
@@ -47,11 +49,12 @@ RARE = 10  # an acronym found in at most this many passages is an exact hit in t
 
 
 def identifiers(text: str) -> list[str]:
-    """Identifiers worth an exact lookup: topic codes, law articles, project acronyms."""
-    found: list[str] = []
+    """Identifiers worth an exact lookup: topic and call codes, articles, project acronyms."""
+    found: list[str] = [code.upper() for code in dict.fromkeys(HE_CODE.findall(text))]
     found += TOPIC_CODE.findall(text)
-    for number in ARTICLE.findall(text):
-        found.append(f"Artículo {number}.")
+    for number, _part in ARTICLE.findall(text):
+        found.append(f"Artículo {number}.")  # the Mexican law's articles
+        found.append(f"Article {number}")  # the EU texts' (the Regulation, the Model Grant Agreement)
     for token in ACRONYM.findall(text):
         if token in COMMON_UPPER or token in found or any(token in f for f in found) or _compound_name(token):
             continue
@@ -67,8 +70,13 @@ def _compound_name(token: str) -> bool:
 
 
 def is_code(ident: str) -> bool:
-    """A topic code or a law article, as opposed to an acronym."""
-    return bool(TOPIC_CODE.fullmatch(ident)) or ident.startswith("Artículo")
+    """A topic or call code or an article, as opposed to an acronym."""
+    return bool(TOPIC_CODE.fullmatch(ident) or HE_CODE.fullmatch(ident)) or ident.startswith(("Artículo", "Article "))
+
+
+def sections(text: str) -> list[str]:
+    """Numbered parts of articles a text names ("Art. 6.2" -> "6.2"): headings to look for."""
+    return [f"{number}.{part}" for number, part in ARTICLE.findall(text) if part]
 
 
 # --- what a text implies about the documents ------------------------------------------------------------
@@ -98,6 +106,18 @@ LAW_TITLE = re.compile(
     re.IGNORECASE,
 )
 MEXICAN_LAW = {"programme": "mexico", "kind": "law"}
+H2020, HORIZON_EUROPE = "h2020", "horizon-europe"
+# A programme named outright, or implied by an identifier or a period of its own.
+PROGRAMME_NAMES = {
+    H2020: re.compile(r"\b(h2020|horizon(?:te)?[\s-]*2020|fp8)\b", re.IGNORECASE),
+    HORIZON_EUROPE: re.compile(r"\b(hori[sz]on(?:te)?[\s-]*europ[ae]|heu)\b", re.IGNORECASE),
+}
+# A question that compares the programmes may be answered from both.
+COMPARISON = re.compile(
+    r"\b(compar\w*|differ\w*|diferen\w*|versus|vs\.?|than (?:in|under)|que en|respecto (?:a|de)|"
+    r"chang\w*|cambi\w*|successor|sucesor\w*|predecessor|predecesor\w*|antecesor\w*)\b",
+    re.IGNORECASE,
+)
 
 
 def without_law_title(text: str) -> str:
@@ -107,12 +127,15 @@ def without_law_title(text: str) -> str:
 
 
 def document_priors(text: str) -> dict[str, str]:
-    """Documents a question implies, as soft preferences: a work-programme period, or the Mexican law."""
+    """Documents a question implies, as soft preferences: a work-programme period, or the Mexican law; and
+    when it names no programme (and not the law), the current one, Horizon Europe."""
     found: dict[str, str] = {}
     if m := PERIOD.search(text):
         found["period"] = f"20{m.group(1)}-20{m.group(2)}"
     if LAW.search(text) or _about_mexico_alone(text):
         found["kind"] = "law"
+    elif not programmes_named(text):
+        found["programme"] = HORIZON_EUROPE
     return found
 
 
@@ -121,13 +144,33 @@ def _about_mexico_alone(text: str) -> bool:
     return bool(MEXICO.search(text)) and not any(p.search(text) for p in (EU_CONTEXT, EU_PROGRAMME, TOPIC_CODE))
 
 
-def implied_exclusions(text: str) -> dict[str, str]:
-    """The passages a question rules out (those with all of these values): one about an EU programme that
-    does not name a law is not about the Mexican law (an English question about "a Mexican university in
-    an H2020 action" otherwise gets the law's articles on Mexican universities from every list)."""
+def programmes_named(text: str) -> frozenset[str]:
+    """The EU programmes a text is about: named ("H2020", "Horizonte Europa"), or implied by a topic code
+    (SFS-33-2018, HORIZON-CL6-2027-01-BIODIV-01) or an H2020 work-programme period. (A bare year is not
+    enough: "the 2023 law" is Mexican, and a 2026 deadline may be asked of either programme.)"""
+    named = {programme for programme, pattern in PROGRAMME_NAMES.items() if pattern.search(text)}
+    if PERIOD.search(text) or any(int(code[-4:]) <= 2020 for code in TOPIC_CODE.findall(text)):
+        named.add(H2020)
+    if HE_CODE.search(text):
+        named.add(HORIZON_EUROPE)
+    return frozenset(named)
+
+
+def implied_exclusions(text: str) -> tuple[dict[str, str], ...]:
+    """The passages a question rules out (each dict: those with all of its values).
+
+    A question about an EU programme that does not name a law is not about the Mexican law (an English
+    question about "a Mexican university in an H2020 action" otherwise gets the law's articles on Mexican
+    universities from every list). A question about one programme is not answered from the other's texts
+    (H2020's rules are not Horizon Europe's), unless it compares them."""
+    found: list[dict[str, str]] = []
     if EU_PROGRAMME.search(text) and not LAW.search(text):
-        return dict(MEXICAN_LAW)
-    return {}
+        found.append(dict(MEXICAN_LAW))
+    programmes = programmes_named(text)
+    if len(programmes) == 1 and not COMPARISON.search(text):
+        other = HORIZON_EUROPE if H2020 in programmes else H2020
+        found.append({"programme": other})
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -141,7 +184,8 @@ class Query:
     unnamed: str  # without the Mexican law's name
     asks_if_open: bool
     priors: dict[str, str] = field(default_factory=dict)  # documents the text implies (period, the law)
-    exclusions: dict[str, str] = field(default_factory=dict)  # documents it rules out
+    exclusions: tuple[dict[str, str], ...] = ()  # documents it rules out (each: all of these values)
+    programmes: frozenset[str] = frozenset()  # the EU programmes it names or implies
     named_documents: frozenset[str] = frozenset()  # ids of the documents it names
 
     @property
@@ -166,6 +210,7 @@ def read_query(text: str, manifest: Manifest | None = None) -> Query:
         asks_if_open=asks_if_open(text),
         priors=document_priors(text),
         exclusions=implied_exclusions(text),
+        programmes=programmes_named(text),
         named_documents=frozenset(named_documents(text, manifest)) if manifest is not None else frozenset(),
     )
 

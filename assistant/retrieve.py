@@ -38,10 +38,11 @@ WIDEN = 4  # a filtered dense search looks at this many times the pool, unfilter
 
 @dataclass(frozen=True)
 class ChunkFilters:
-    """Chunk filters: ``where`` keeps chunks with these values; ``where_not`` drops chunks with all of its."""
+    """Chunk filters: ``where`` keeps chunks with these values; each of ``where_not`` drops the chunks that
+    have all of its values."""
 
     where: dict[str, str]
-    where_not: dict[str, str]
+    where_not: tuple[dict[str, str], ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.where or self.where_not)
@@ -169,9 +170,8 @@ class Retriever:
             second_future = self._threads.submit(self.embed_query, unnamed, self.second.embedder)
         if vector is None:
             vector = self.embed_query(query.text)
-        excluded = dict(query.exclusions)
-        if any(key in filters for key in excluded):
-            excluded = {}  # the user's own filter on these fields wins
+        # the user's own filter on a field wins over what the question implies about it
+        excluded = tuple(e for e in query.exclusions if not any(key in filters for key in e))
         dense_filters = ChunkFilters({key: value for key, value in filters.items() if key != "language"}, excluded)
         languages = LANGUAGES if "language" not in filters else (filters["language"],)
         ranked["dense"], dense_scores = self._dense(
@@ -196,8 +196,8 @@ class Retriever:
                 if not is_code(ident) and coll == DOCUMENTS and len(found) > RARE:
                     continue  # an acronym the documents use everywhere (FNSSA, SC2) singles nothing out
                 for chunk in found:
-                    if all(getattr(chunk, key) == value for key, value in filters.items()) and not (
-                        excluded and all(getattr(chunk, key) == value for key, value in excluded.items())
+                    if all(getattr(chunk, key) == value for key, value in filters.items()) and not any(
+                        all(getattr(chunk, key) == value for key, value in exclusion.items()) for exclusion in excluded
                     ):
                         chunks[chunk.id] = chunk
                         if chunk.id not in exact:

@@ -7,6 +7,9 @@ import unicodedata
 
 # A call topic's code: LC-SFS-34-2019, SFS-01-2018-2019-2020, CE-FNR-07-2020 (it ends with a year).
 TOPIC_CODE = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z][A-Z0-9]*)*-\d{1,2}[a-z]?(?:-[A-Za-z])?(?:[-/]\d{4})+\b")
+# A Horizon Europe topic or call identifier: HORIZON-CL6-2027-01-BIODIV-01, HORIZON-MSCA-2026-DN-01-01,
+# HORIZON-CL4-2026-03, HORIZON-2027-EUSPA-SPACE-51, ERC-2026-STG (a year from 2021 inside; any case).
+HE_CODE = re.compile(r"\b(?:HORIZON|ERC)(?:-[A-Z0-9]+)*-20(?:2[1-9]|[3-9]\d)(?:-[A-Z0-9]+)*\b", re.IGNORECASE)
 
 WORD = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset(

@@ -212,18 +212,23 @@ def fts_terms(text: str) -> list[str]:
 FILTER_FIELDS = ("programme", "kind", "language", "period", "doc_id", "document")
 
 
-def _filter_sql(where: dict[str, str] | None, where_not: dict[str, str] | None) -> tuple[str, list[object]]:
+Exclusions = dict[str, str] | Sequence[dict[str, str]]
+
+
+def _filter_sql(where: dict[str, str] | None, where_not: Exclusions | None) -> tuple[str, list[object]]:
     """SQL conditions (each starting with AND, on the chunks table aliased ``c``) for chunk filters:
-    ``where`` keeps the chunks whose fields have the given values, ``where_not`` drops those that have
-    all of its values."""
-    for key in [*(where or {}), *(where_not or {})]:
+    ``where`` keeps the chunks whose fields have the given values; ``where_not`` (one dict or several)
+    drops those that have all of a dict's values."""
+    excluded = [where_not] if isinstance(where_not, dict) else list(where_not or ())
+    for key in [*(where or {}), *(k for e in excluded for k in e)]:
         if key not in FILTER_FIELDS:
             raise StoreError(f"Unknown filter '{key}'")
     sql = "".join(f" AND c.{key} = ?" for key in where or {})
     params: list[object] = list((where or {}).values())
-    if where_not:
-        sql += " AND NOT (" + " AND ".join(f"c.{key} = ?" for key in where_not) + ")"
-        params += list(where_not.values())
+    for exclusion in excluded:
+        if exclusion:
+            sql += " AND NOT (" + " AND ".join(f"c.{key} = ?" for key in exclusion) + ")"
+            params += list(exclusion.values())
     return sql, params
 
 
@@ -446,7 +451,7 @@ class Catalog:
         return out
 
     def live_ids(
-        self, ids: Sequence[str], where: dict[str, str] | None = None, where_not: dict[str, str] | None = None
+        self, ids: Sequence[str], where: dict[str, str] | None = None, where_not: Exclusions | None = None
     ) -> set[str]:
         """Those of these chunk ids that are in the catalog (vectors may outlive a crashed ingestion) and
         match the filters: ``where`` keeps the chunks whose fields have the given values, ``where_not``
@@ -466,7 +471,7 @@ class Catalog:
         k: int = 20,
         collection: str | Sequence[str] | None = None,
         where: dict[str, str] | None = None,
-        where_not: dict[str, str] | None = None,
+        where_not: Exclusions | None = None,
     ) -> list[tuple[Chunk, float]]:
         """BM25 over heading and text (FTS5); higher score is better. ``where`` keeps the chunks whose
         fields have the given values, ``where_not`` drops those that have all of its values."""
