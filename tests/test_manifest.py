@@ -16,9 +16,11 @@ import pytest
 from assistant.config import DEFAULT_MANIFEST
 from ingestion.corpus import MISMATCH, MISSING, NOT_AVAILABLE, PRESENT, corpus_status, fetch_corpus, sha256_of
 from assistant.errors import CorpusError
+from assistant.guard import missing_documents, named_missing_documents
 from assistant.manifest import KINDS, PARSERS, PROGRAMMES, Manifest, load_manifest
 
 EVALUATION_FORM = "h2020_rules/h2020-evaluation-form-ria-einfra.pdf"
+HORIZON_EUROPE_DIRS = ("horizon_europe_rules/", "horizon_europe_work_programmes/")
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +46,8 @@ def files_under(directory: Path) -> list[str]:
 
 def test_real_manifest_loads(manifest: Manifest) -> None:
     assert manifest.source == DEFAULT_MANIFEST
-    assert len(manifest.present) == 18
-    assert len(manifest.missing) >= 6
+    assert len(manifest.present) == 34
+    assert len(manifest.missing) >= 9
     assert len({d.id for d in manifest.documents}) == len(manifest.documents)
     for doc in manifest.documents:
         assert doc.programme in PROGRAMMES, doc.id
@@ -56,17 +58,11 @@ def test_real_manifest_loads(manifest: Manifest) -> None:
         assert doc.covers_es, doc.id
 
 
-# Files of the shared corpus that the manifest does not list yet: the Horizon Europe texts (issue: Horizon
-# Europe 2026-2027 in the corpus) arrived in ../shared/corpus/raw before the manifest describes them.
-NOT_YET_IN_MANIFEST = ("horizon_europe_rules/", "horizon_europe_work_programmes/")
-
-
 def test_every_source_file_is_in_the_manifest_with_its_checksum(
     sources: list[dict[str, str]], manifest: Manifest
 ) -> None:
-    listed = [row for row in sources if not row["relative_path"].startswith(NOT_YET_IN_MANIFEST)]
-    assert len(listed) == 18
-    for row in listed:
+    assert len(sources) == 34
+    for row in sources:
         doc = manifest.by_path(row["relative_path"])
         assert doc is not None, row["relative_path"]
         assert doc.present, doc.id
@@ -79,15 +75,31 @@ def test_every_source_file_is_in_the_manifest_with_its_checksum(
 def test_manifest_lists_no_present_file_beyond_the_sources(
     sources: list[dict[str, str]], manifest: Manifest
 ) -> None:
-    assert {d.path for d in manifest.present} == {
-        row["relative_path"] for row in sources if not row["relative_path"].startswith(NOT_YET_IN_MANIFEST)
-    }
+    assert {d.path for d in manifest.present} == {row["relative_path"] for row in sources}
+
+
+def test_horizon_europe_texts_are_horizon_europe_with_distinct_citation_titles(
+    sources: list[dict[str, str]], manifest: Manifest
+) -> None:
+    he_paths = [
+        row["relative_path"] for row in sources if row["relative_path"].startswith(HORIZON_EUROPE_DIRS)
+    ]
+    assert len(he_paths) == 16
+    for path in he_paths:
+        doc = manifest.get(path)
+        assert doc.programme == "horizon-europe", doc.id
+        assert doc.language == "en" and doc.parser == "pdf", doc.id
+        assert doc.url and doc.url.startswith("https://"), doc.id
+        assert doc.names, doc.id
+    pdf_titles = [d.short_title for d in manifest.present if d.parser == "pdf"]
+    assert all(pdf_titles)
+    assert len(set(pdf_titles)) == len(pdf_titles), sorted(t for t in pdf_titles if pdf_titles.count(t) > 1)
 
 
 @pytest.mark.parametrize(
     ("doc_id", "in_title", "keyword"),
     [
-        ("h2020-wp1820-general-annexes", "General Annexes", "general annexes"),
+        ("h2020-wp1820-general-annexes", "General Annexes", "h2020 general annexes"),
         ("h2020-rules-for-participation", "1290/2013", "1290/2013"),
         ("h2020-amga", "Annotated Model Grant Agreement", "amga"),
         (
@@ -95,8 +107,9 @@ def test_manifest_lists_no_present_file_beyond_the_sources(
             "United Mexican States",
             "acuerdo de cooperación científica y tecnológica",
         ),
-        ("he-regulation-2021-695", "2021/695", "2021/695"),
-        ("he-wp2324-general-annexes", "General Annexes", "horizon europe general annexes"),
+        ("he-aga", "Annotated Grant Agreement", "annotated grant agreement"),
+        ("he-eic-wp2026", "EIC", "eic accelerator"),
+        ("conahcyt-puerta-horizonte-europa", "Horizonte Europa", "puerta horizonte europa"),
     ],
 )
 def test_key_missing_text_is_listed_with_url_and_keywords(
@@ -109,6 +122,59 @@ def test_key_missing_text_is_listed_with_url_and_keywords(
     assert doc.url.startswith("https://")
     assert keyword in doc.keywords
     assert not (corpus_dir / doc.path).exists()
+
+
+def test_texts_that_arrived_are_no_longer_missing(manifest: Manifest) -> None:
+    assert manifest.get("he-regulation-2021-695").present
+    assert manifest.by_id("he-wp2324-general-annexes") is None  # superseded by the 2026-2027 edition
+    assert manifest.get("he-wp2627-general-annexes").present
+    assert manifest.get("he-programme-guide").present
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What do the General Annexes say about the eligible countries?",
+        "¿Qué dicen los anexos generales sobre los países elegibles para financiación?",
+        "What is the funding rate of an innovation action in Horizon Europe?",
+        "Which costs are eligible under the Model Grant Agreement?",
+        "¿Qué costes de personal son elegibles según el acuerdo de subvención?",
+        "What does the Horizon Europe Regulation say about third countries and intellectual property?",
+        "Which Cluster 6 topics of the 2026-2027 work programme are on soil?",
+        "When is the deadline of the MSCA Postdoctoral Fellowships 2026?",
+        "What is the page limit and the TRL of a lump sum proposal?",
+    ],
+)
+def test_a_question_on_present_texts_is_not_told_a_text_is_missing(manifest: Manifest, question: str) -> None:
+    """A missing text's keywords are not words of the present texts: these questions are answered from them."""
+    assert named_missing_documents(question, manifest) == []
+    assert [d.id for d in missing_documents(question, manifest)] == []
+
+
+@pytest.mark.parametrize(
+    ("question", "doc_id"),
+    [
+        ("What does the Annotated Grant Agreement say about daily rates?", "he-aga"),
+        ("When are the EIC Accelerator cut-off dates in 2026?", "he-eic-wp2026"),
+        (
+            "¿Cómo cofinancia la SECIHTI a socios mexicanos en Horizonte Europa?",
+            "conahcyt-puerta-horizonte-europa",
+        ),
+        ("According to the Annotated Model Grant Agreement, how are daily rates calculated?", "h2020-amga"),
+        (
+            "What do the H2020 General Annexes say about the minimum number of participants?",
+            "h2020-wp1820-general-annexes",
+        ),
+    ],
+)
+def test_a_question_on_a_missing_text_is_recognised(manifest: Manifest, question: str, doc_id: str) -> None:
+    assert [d.id for d in missing_documents(question, manifest)][:1] == [doc_id]
+
+
+def test_naming_a_present_text_names_no_missing_one(manifest: Manifest) -> None:
+    for doc in manifest.present:
+        for name in doc.names:
+            assert named_missing_documents(f"What does the {name} say?", manifest) == [], (doc.id, name)
 
 
 def test_every_missing_text_can_be_recognised(manifest: Manifest) -> None:
