@@ -12,6 +12,7 @@ citation is verified in code, falling back to the extractive answer when verific
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -21,13 +22,16 @@ from typing import Any
 from assistant.citations import make_citation, quote_is_verified
 from assistant.config import Settings
 from assistant.conversation import Conversations, Turn
-from assistant.errors import IndexNotReady
+from assistant.eligibility.checker import EligibilityChecker
+from assistant.eligibility.render import VerdictWriter
+from assistant.errors import IndexNotReady, QuestionError
 from assistant.extractive import ExtractiveAnswerer, Pick
 from assistant.guard import (
     absent_programme,
     asks_if_open,
     coverage,
     in_domain,
+    last_call_year,
     later_period,
     missing_documents,
 )
@@ -37,9 +41,12 @@ from assistant.manifest import PROGRAMME_LABELS, Manifest
 from assistant.partners.render import PartnerWriter
 from assistant.partners.search import PartnerResult, PartnerSearch
 from assistant.phrases import t
+from assistant.query import H2020
 from assistant.question import INJECTION, MAX_QUESTION_CHARS, QuestionReader, Reading
 from assistant.retrieve import Retriever, search_json
 from assistant.textutil import TOPIC_CODE
+from assistant.topics.finder import TopicFilters, TopicFinder
+from assistant.topics.render import TopicWriter, calendar
 from assistant.types import DOCUMENTS, Answer, Chunk, Citation, Delta, Event, Final, Hit
 
 __all__ = ["MAX_QUESTION_CHARS", "Assistant"]
@@ -50,6 +57,10 @@ log = logging.getLogger(__name__)
 MIN_SIMILARITY = 0.15  # cosine between the question and the best answer sentence
 MIN_SCORE = 0.345  # similarity + lexical overlap bonus of the best sentence
 NO_CORDIS = "The index has no CORDIS data - run `eumex ingest` (with the CORDIS files in the corpus)."
+NO_RULES = (
+    "The index has no eligibility rules - run `eumex ingest` with the Horizon Europe General Annexes in the corpus."
+)
+NO_TOPICS = "The index has no Horizon Europe call topics - run `eumex ingest` with the work programmes in the corpus."
 
 
 @dataclass
@@ -63,6 +74,8 @@ class Assistant:
     extractive: ExtractiveAnswerer
     llm: LLMAnswerer | None = None
     partner_search: PartnerSearch | None = None  # None when the index has no CORDIS data
+    topic_finder: TopicFinder | None = None  # None when the index has no Horizon Europe call topics
+    eligibility_checker: EligibilityChecker | None = None  # None when no General Annexes were read
     conversations: Conversations = field(default_factory=Conversations)
     # CPU-bound work (embedding, retrieval, sentence scoring) runs at most this many at a time; waiting
     # requests queue in order instead of all slowing down together on a 2-core machine.
@@ -134,6 +147,12 @@ class Assistant:
             answer = self._refusal(reading, injection=reading.refusal == INJECTION)
         elif reading.about_partners:
             answer = self._partners_answer(reading, timings)
+        elif reading.eligibility is not None and self.eligibility_checker is not None:
+            answer = self._eligibility_answer(reading, timings)
+        elif reading.topic_codes and self.topic_finder is not None:
+            answer = self._topic_cards(reading, timings)
+        elif reading.asks_for_topics and self.topic_finder is not None:
+            answer = self._topic_search_answer(reading, timings)
         else:
             answer = yield from self._documents_answer(reading, timings)
         timings["total"] = (time.perf_counter() - t0) * 1000
@@ -190,6 +209,101 @@ class Assistant:
                 answer = self._extractive(reading, hits, vector)
             timings["extract"] = (time.perf_counter() - t2) * 1000
         return answer
+
+    def _eligibility_answer(self, reading: Reading, timings: dict[str, float]) -> Answer:
+        """Who may take part and who is funded: a verdict computed from the rules, each reason cited; a
+        consortium's composition when the question lists several partners; the topic's own card when it
+        names one."""
+        assert reading.eligibility is not None and self.eligibility_checker is not None
+        ask, lang = reading.eligibility, reading.language
+        t1 = time.perf_counter()
+        writer = VerdictWriter(self.manifest, self.index.catalog)
+        if ask.consortium:
+            partners = [{"country": c, "type": ask.entity_type} for c in ask.countries]
+            answer = writer.consortium_answer(self.eligibility_checker.check_consortium(partners, ask.action, lang=lang))
+        else:
+            parts = [
+                writer.entity_answer(self.eligibility_checker.check_entity(c, ask.entity_type, ask.action, lang=lang))
+                for c in ask.countries[:3]
+            ]
+            answer = parts[0]
+            for more in parts[1:]:
+                answer = _joined(answer, more)
+        if reading.topic_codes and self.topic_finder is not None:
+            answer = _joined(answer, self._topic_cards(reading, timings, first=len(answer.citations) + 1))
+        timings["eligibility"] = (time.perf_counter() - t1) * 1000
+        return answer
+
+    def _topic_cards(self, reading: Reading, timings: dict[str, float], first: int = 1) -> Answer:
+        """The topics the question names, each as a card: dates, money, conditions, cited."""
+        assert self.topic_finder is not None
+        t1 = time.perf_counter()
+        answer = None
+        for code in reading.topic_codes[:3]:
+            card = self._topic_writer.topic_answer(self.topic_finder.get(code), code, reading.language)
+            card = _renumbered(card, first + (len(answer.citations) if answer else 0))
+            answer = card if answer is None else _joined(answer, card, renumber=False)
+        timings["topics"] = (time.perf_counter() - t1) * 1000
+        assert answer is not None
+        return answer
+
+    def _topic_search_answer(self, reading: Reading, timings: dict[str, float]) -> Answer:
+        """Which calls fit a subject: the topic finder's best five, as cards."""
+        assert self.topic_finder is not None
+        t1 = time.perf_counter()
+        with self.cpu_slots:
+            matches = self.topic_finder.search(reading.standalone, n=5)
+        answer = self._topic_writer.matches_answer(matches, reading.language)
+        timings["topics"] = (time.perf_counter() - t1) * 1000
+        return answer
+
+    @property
+    def _topic_writer(self) -> TopicWriter:
+        return TopicWriter(self.manifest, self.index.catalog, self.settings.current_date)
+
+    # --- the structured tools (eligibility, topics) ----------------------------------------------
+    def eligibility(
+        self, country: str, entity_type: str = "HES", action: str = "RIA", programme: str = "he", lang: str = "en"
+    ) -> dict[str, object]:
+        """May an entity of this country take part, is it funded, which roles: cited (`eumex eligibility`)."""
+        checker = self._checker()
+        verdict = checker.check_entity(country, entity_type, action, programme, lang)
+        return VerdictWriter(self.manifest, self.index.catalog).entity_json(verdict)
+
+    def consortium(
+        self, partners: Sequence[dict[str, str]], action: str = "RIA", programme: str = "he", lang: str = "en"
+    ) -> dict[str, object]:
+        """Per partner: participates, funded, role; for the consortium: the minimum composition, cited."""
+        checker = self._checker()
+        verdict = checker.check_consortium(list(partners), action, programme, lang=lang)
+        return VerdictWriter(self.manifest, self.index.catalog).consortium_json(verdict)
+
+    def _checker(self) -> EligibilityChecker:
+        if self.eligibility_checker is None:
+            raise IndexNotReady(NO_RULES)
+        return self.eligibility_checker
+
+    def topics(self, idea: str, filters: TopicFilters = TopicFilters(), n: int = 10, lang: str | None = "auto") -> dict[str, object]:
+        """The Horizon Europe topics that fit a research idea, with dates, money and the quoted reasons."""
+        finder = self._finder()
+        language = self.language(idea, lang)
+        with self.cpu_slots:
+            matches = finder.search(idea, filters, n)
+        return self._topic_writer.as_json(idea, matches, language)
+
+    def topic_calendar(self, codes: Sequence[str]) -> str:
+        """An iCalendar file with the deadlines of these topics (unknown codes: QuestionError)."""
+        finder = self._finder()
+        found = [(code, finder.get(code)) for code in codes]
+        unknown = [code for code, topic in found if topic is None]
+        if unknown:
+            raise QuestionError(f"Unknown topic code(s): {', '.join(unknown)}. `eumex topics` lists them.")
+        return calendar([topic for _, topic in found if topic is not None])
+
+    def _finder(self) -> TopicFinder:
+        if self.topic_finder is None:
+            raise IndexNotReady(NO_TOPICS)
+        return self.topic_finder
 
     # --- searches --------------------------------------------------------------------------------
     def retrieve(self, question: str, k: int = 8) -> list[Hit]:
@@ -309,8 +423,11 @@ class Assistant:
 
     def _with_notes(self, text: str, reading: Reading, citations: list[Citation]) -> str:
         notes = []
-        if asks_if_open(reading.question) and any(c.programme == "h2020" for c in citations):
+        cites_h2020 = any(c.programme == H2020 for c in citations)
+        if asks_if_open(reading.question) and cites_h2020:
             notes.append(t(reading.language, "h2020_closed"))
+        elif cites_h2020 and H2020 not in reading.query.programmes:
+            notes.append(t(reading.language, "h2020_rules"))  # the question did not ask about H2020
         missing = missing_documents(reading.standalone, self.manifest)
         if missing:
             notes.append(t(reading.language, "missing_partial", title=missing[0].label, url=missing[0].url))
@@ -339,13 +456,34 @@ class Assistant:
             docs = [d for d in self.manifest.missing if d.programme == programme]
             label = PROGRAMME_LABELS[programme][1 if lang == "es" else 0]
             lines.append(t(lang, "absent_programme", programme=label, url=docs[0].url if docs else ""))
-        elif (year := later_period(standalone)) and not injection:
-            lines.append(t(lang, "later_period", year=year))
+        elif (year := later_period(standalone, self.manifest)) and not injection:
+            lines.append(t(lang, "later_period", year=year, last=last_call_year(self.manifest)))
         elif not injection and reading.query.asks_if_open and _names_an_h2020_topic(standalone, hits or ()):
             # "Is SFS-24-2016 still open?" with no sentence that answers: the call is still closed
             lines = [t(lang, "closed_call_not_found")]
         lines.append(t(lang, "covers", covers=coverage(self.manifest, lang)))
         return Answer(" ".join(lines), lang, True, (), contexts=tuple(hits or ()), mode="refusal")
+
+
+def _renumbered(answer: Answer, first: int) -> Answer:
+    """The answer with its citations numbered from ``first`` (and its markers [n] changed to match)."""
+    shift = first - 1
+    if not shift or not answer.citations:
+        return answer
+    text = re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + shift}]", answer.answer)
+    citations = tuple(replace(c, n=c.n + shift) for c in answer.citations)
+    return replace(answer, answer=text, citations=citations)
+
+
+def _joined(first: Answer, second: Answer, renumber: bool = True) -> Answer:
+    """Two answers as one, with one numbering of citations."""
+    second = _renumbered(second, len(first.citations) + 1) if renumber else second
+    return replace(
+        first,
+        answer=f"{first.answer}\n\n{second.answer}",
+        abstained=first.abstained and second.abstained,
+        citations=first.citations + second.citations,
+    )
 
 
 def _names_an_h2020_topic(question: str, hits: Sequence[Hit]) -> bool:

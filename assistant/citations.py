@@ -34,6 +34,13 @@ def quote_page(catalog: Catalog, chunk: Chunk, quote: str) -> int | None:
     return None
 
 
+def on_page(catalog: Catalog, doc_id: str, page: int, quote: str) -> bool:
+    """Whether the quote occurs verbatim (normalised whitespace) in the stored text of one page."""
+    q = normalise(quote).strip(' ."')
+    text = catalog.page_text(doc_id, page)
+    return len(q) >= 8 and text is not None and q in normalise(text)
+
+
 def quote_is_verified(catalog: Catalog, chunk: Chunk, quote: str) -> bool:
     """True when the quote occurs verbatim (normalised whitespace) on one page of the chunk's source
     (PDFs), or in the dataset record it cites."""

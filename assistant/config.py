@@ -7,6 +7,7 @@ directory is read too. Build a :class:`Settings` once at start-up and pass it al
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -128,10 +129,21 @@ class Settings(BaseSettings):
         default=10, ge=1, le=10_000, description="Questions one Telegram user may ask per minute."
     )
 
+    # --- answers about dates -----------------------------------------------------------------
+    today: date | None = Field(
+        default=None,
+        description="Today's date (YYYY-MM-DD) for answers about whether a call is open; unset: the system date. "
+        "Evaluations and tests fix it so that their answers do not change with the calendar.",
+    )
+
     # --- logging -----------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of every command (logs go to stderr)."
     )
+
+    def current_date(self) -> date:
+        """Today, or the date the settings fix."""
+        return self.today or date.today()
 
     @field_validator("corpus_dir", "data_dir", "manifest", "corpus_mirror", mode="after")
     @classmethod

@@ -16,7 +16,7 @@ import numpy as np
 
 from assistant.guard import is_injection
 from assistant.index.embed import Embedder
-from assistant.question import Query
+from assistant.query import Query
 from assistant.textutil import TOPIC_CODE, content_words, stem, translate_terms
 from assistant.types import DOCUMENTS, Chunk, Hit
 

@@ -129,15 +129,16 @@ def absent_programme(question: str, manifest: Manifest) -> str | None:
     return None
 
 
-# 2021-2029: calls, deadlines and budgets after the sources; later years name policy horizons ("FOOD 2030",
-# "Agenda 2030", "climate neutrality by 2050"), not calls.
-LATER_YEAR = re.compile(r"\b202[1-9]\b")
+# Years of calls, deadlines and budgets (2021-2029; later years name policy horizons: "FOOD 2030", "Agenda
+# 2030", "climate neutrality by 2050", not calls).
+CALL_YEAR = re.compile(r"\b202[1-9]\b")
 CALL_WORDS = re.compile(
     r"\b(calls?|deadlines?|budgets?|fellowships?|grants? round|convocatorias?|fecha l[ií]mite|plazos?|"
     r"presupuestos?|becas?|cierre)\b",
     re.IGNORECASE,
 )
 LATER_EXCEPTIONS = re.compile(r"\b(ley|law|lgmhcti|projects?|proyectos?)\b", re.IGNORECASE)
+PERIOD_YEARS = re.compile(r"\b(?:19|20)\d\d\b")
 
 
 def names_h2020_topic(question: str) -> bool:
@@ -145,17 +146,23 @@ def names_h2020_topic(question: str) -> bool:
     return any(int(code[-4:]) <= 2020 for code in TOPIC_CODE.findall(question))
 
 
-def later_period(question: str) -> int | None:
-    """The year of a call, deadline or budget the question asks about when it is later than any in the
-    sources (the H2020 texts end with the 2018-2020 work programme): "MSCA 2025 deadline". Questions
-    about the 2023 law, about projects (CORDIS lists H2020 projects running after 2020) or naming an H2020
-    topic code are not."""
-    year = LATER_YEAR.search(question)
-    if not year or not CALL_WORDS.search(question):
+def last_call_year(manifest: Manifest) -> int:
+    """The last year any present work programme has calls for (its period's last year)."""
+    years = [int(y) for d in manifest.present if d.kind == "work-programme" for y in PERIOD_YEARS.findall(d.period)]
+    return max(years, default=2020)
+
+
+def later_period(question: str, manifest: Manifest) -> int | None:
+    """The year of a call, deadline or budget the question asks about when it is later than any work
+    programme in the sources covers ("MSCA 2028 deadline" when the last is 2026-2027). Questions about the
+    2023 law, about projects (CORDIS lists projects running later) or naming an H2020 topic code are not."""
+    last = last_call_year(manifest)
+    later = [int(y) for y in CALL_YEAR.findall(question) if int(y) > last]
+    if not later or not CALL_WORDS.search(question):
         return None
     if LATER_EXCEPTIONS.search(question) or names_h2020_topic(question):
         return None
-    return int(year.group(0))
+    return later[0]
 
 
 DOMAIN = re.compile(

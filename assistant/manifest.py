@@ -25,6 +25,7 @@ PARSERS = {
     "cordis-funding-schemes",
     "none",
 }
+ELIGIBILITY_ROLES = {"general_annexes", "regulation", "programme_guide", "mga", "msca", "erc"}
 PROGRAMME_LABELS = {
     "h2020": ("Horizon 2020", "Horizonte 2020"),
     "horizon-europe": ("Horizon Europe", "Horizonte Europa"),
@@ -67,6 +68,9 @@ class Document:
     covers_es: str = ""
     keywords: tuple[str, ...] = field(default_factory=tuple)  # phrases of questions that need this text
     names: tuple[str, ...] = field(default_factory=tuple)  # phrases that name this text explicitly
+    # What the eligibility check reads here (ingestion/parse_eligibility.py): general_annexes (the country
+    # lists), regulation, programme_guide, mga, msca, erc. A newer edition takes over by carrying the role.
+    eligibility_role: str = ""
 
     @property
     def label(self) -> str:
@@ -158,6 +162,8 @@ def load_manifest(path: Path) -> Manifest:
             problems.append(f"{where}: kind '{doc.kind}' not in {sorted(KINDS)}")
         if doc.parser not in PARSERS:
             problems.append(f"{where}: parser '{doc.parser}' not in {sorted(PARSERS)}")
+        if doc.eligibility_role and doc.eligibility_role not in ELIGIBILITY_ROLES:
+            problems.append(f"{where}: eligibility_role '{doc.eligibility_role}' not in {sorted(ELIGIBILITY_ROLES)}")
         if doc.present and not doc.sha256:
             problems.append(f"{where}: a present document needs its sha256")
         if Path(doc.path).is_absolute() or ".." in Path(doc.path).parts:
@@ -167,6 +173,8 @@ def load_manifest(path: Path) -> Manifest:
     paths = [d.path for d in docs]
     problems += [f"duplicate id '{x}'" for x in sorted({x for x in ids if ids.count(x) > 1})]
     problems += [f"duplicate path '{x}'" for x in sorted({x for x in paths if paths.count(x) > 1})]
+    roles = [d.eligibility_role for d in docs if d.eligibility_role and d.present]
+    problems += [f"two present documents with eligibility_role '{x}'" for x in sorted({x for x in roles if roles.count(x) > 1})]
     if problems:
         raise CorpusError(f"Manifest {path} has problems:\n  - " + "\n  - ".join(problems))
     if not docs:

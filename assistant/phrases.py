@@ -18,13 +18,15 @@ TEXT: dict[str, dict[str, str]] = {
         "the passages above are what my documents say.",
         "closed_call_not_found": "I could not find this call's dates in my sources, but it is a Horizon 2020 call, "
         "and Horizon 2020 (2014-2020) is closed: its calls no longer accept proposals. Its successor is Horizon "
-        "Europe (2021-2027), whose texts are not in my sources yet.",
+        "Europe (2021-2027): ask me about its work programme 2026-2027.",
         "h2020_closed": "Note: Horizon 2020 (2014-2020) is closed — its calls no longer accept proposals. "
-        "Its successor is Horizon Europe (2021-2027), whose texts are not in my sources yet.",
+        "Its successor is Horizon Europe (2021-2027): ask me about its work programme 2026-2027.",
+        "h2020_rules": "Note: passages from Horizon 2020 texts state the rules of that closed programme "
+        "(2014-2020), not necessarily Horizon Europe's.",
         "absent_programme": "My sources do not include any {programme} text yet, so I can't answer this "
         "reliably. The official texts start at {url}.",
-        "later_period": "My sources end with the Horizon 2020 work programme 2018-2020: they hold no call, "
-        "deadline or budget for {year}.",
+        "later_period": "My sources end with the work programmes for {last}: they hold no call, deadline or "
+        "budget for {year}.",
         "injection": "I answer questions from my sources only, and I don't follow instructions written "
         "inside questions or documents.",
         "empty": "Please type a question.",
@@ -59,13 +61,15 @@ TEXT: dict[str, dict[str, str]] = {
         "los fragmentos anteriores son lo que dicen mis documentos.",
         "closed_call_not_found": "No encontré las fechas de esta convocatoria en mis fuentes, pero es una "
         "convocatoria de Horizonte 2020, y Horizonte 2020 (2014-2020) está cerrado: sus convocatorias ya no admiten "
-        "propuestas. Su sucesor es Horizonte Europa (2021-2027), cuyos textos aún no están en mis fuentes.",
+        "propuestas. Su sucesor es Horizonte Europa (2021-2027): pregúntame por su programa de trabajo 2026-2027.",
         "h2020_closed": "Nota: Horizonte 2020 (2014-2020) está cerrado: sus convocatorias ya no admiten propuestas. "
-        "Su sucesor es Horizonte Europa (2021-2027), cuyos textos aún no están en mis fuentes.",
+        "Su sucesor es Horizonte Europa (2021-2027): pregúntame por su programa de trabajo 2026-2027.",
+        "h2020_rules": "Nota: los fragmentos de textos de Horizonte 2020 recogen las reglas de ese programa ya "
+        "cerrado (2014-2020), no necesariamente las de Horizonte Europa.",
         "absent_programme": "Mis fuentes aún no incluyen ningún texto de {programme}, así que no puedo "
         "responder esto con fiabilidad. Los textos oficiales empiezan en {url}.",
-        "later_period": "Mis fuentes terminan con el programa de trabajo 2018-2020 de Horizonte 2020: no "
-        "contienen ninguna convocatoria, fecha límite ni presupuesto de {year}.",
+        "later_period": "Mis fuentes terminan con los programas de trabajo de {last}: no contienen ninguna "
+        "convocatoria, fecha límite ni presupuesto de {year}.",
         "injection": "Solo respondo preguntas con base en mis fuentes y no sigo instrucciones escritas dentro "
         "de las preguntas o de los documentos.",
         "empty": "Escribe una pregunta, por favor.",

@@ -12,6 +12,7 @@ import os
 
 from assistant.answer import Assistant
 from assistant.config import Settings
+from assistant.eligibility.checker import EligibilityChecker
 from assistant.errors import EumexError, IndexNotReady
 from assistant.extractive import ExtractiveAnswerer
 from assistant.index import Index
@@ -21,6 +22,7 @@ from assistant.partners.filters import place_finder
 from assistant.partners.search import PartnerSearch
 from assistant.question import QuestionReader
 from assistant.retrieve import Retriever
+from assistant.topics.finder import TopicFinder
 from assistant.types import DENSE_COLLECTIONS, SECOND_DENSE_COLLECTIONS
 
 # Belt and braces: no library may reach a model hub or send telemetry from here.
@@ -54,16 +56,25 @@ def build_pipeline(settings: Settings, index: Index | None = None) -> Assistant:
     llm = None
     if settings.llm_base_url:
         llm = LLMAnswerer(OpenAIChat(settings), index.catalog, index.manifest)
+    call_topics = index.call_topics if index.call_topics.count() else None
+    finder = TopicFinder(call_topics, index.embedder, settings.current_date) if call_topics is not None else None
+    rules = index.catalog.eligibility_rules()
+    checker = EligibilityChecker(rules) if rules else None
     return Assistant(
         settings=settings,
         index=index,
-        reader=QuestionReader(index.manifest, tables, index.catalog),
+        # countries named in a question, by the eligibility rules' names (ISO codes), else CORDIS's
+        reader=QuestionReader(
+            index.manifest, tables, index.catalog, call_topics, place_finder(checker.display) if checker else places
+        ),
         retriever=retriever,
         extractive=ExtractiveAnswerer(
             index.embedder, stored=index.catalog.sentence_vectors, places=places, page_text=index.catalog.page_text
         ),
         llm=llm,
         partner_search=partner_search,
+        topic_finder=finder,
+        eligibility_checker=checker,
     )
 
 

@@ -8,6 +8,7 @@ without having to calibrate their scores against each other.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from assistant.index.catalog import Catalog
 from assistant.index.embed import Embedder
 from assistant.index.vectors import DenseHit, InMemoryVectors, VectorStore
 from assistant.manifest import Manifest
-from assistant.question import RARE, Query, is_code, read_query
+from assistant.query import RARE, Query, is_code, read_query
 from assistant.textutil import translate_terms
 from assistant.types import DENSE_COLLECTIONS, DOCUMENTS, LANGUAGES, SECOND_DENSE_COLLECTIONS, Chunk, Hit
 
@@ -205,7 +206,7 @@ class Retriever:
         # Among exact hits, prefer passages of the identifier's own section (a topic's text rather
         # than a table that lists its code), then those the other lists also liked.
         other = {i: r for r, i in enumerate(ranked["keyword"])}
-        own = {i for i in exact if any(ident in chunks[i].heading for ident in query.identifiers)}
+        own = {i for i in exact if any(_names(chunks[i].heading, ident) for ident in query.identifiers)}
         exact.sort(key=lambda i: (i not in own, other.get(i, len(other))))
         ranked["exact"] = exact
 
@@ -288,6 +289,14 @@ class Retriever:
             * (1 + RERANK_WEIGHT * (page_best.get((chunks[cid].doc_id, chunks[cid].page_start), floor) - floor))
             for cid in best
         }
+
+
+def _names(heading: str, ident: str) -> bool:
+    """Whether a heading names the identifier as a whole token, in any case ("ARTICLE 6 — …" names
+    "Article 6"; "Article 22" does not name "Article 2")."""
+    return ident.lower() in heading.lower() and bool(
+        re.search(rf"(?<![\w-]){re.escape(ident)}(?![\w-])", heading, re.IGNORECASE)
+    )
 
 
 def search_json(query: str, hits: Sequence[Hit]) -> dict[str, object]:

@@ -148,6 +148,51 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class SourceQuote:
+    """A verbatim snippet (whitespace collapsed) of page ``page`` that ``field`` was read from."""
+
+    field: str
+    page: int
+    text: str
+
+
+@dataclass(frozen=True)
+class CallTopic:
+    """A Horizon Europe call topic as its work programme states it (ingestion/parse_topics.py)."""
+
+    code: str
+    title: str
+    call_id: str | None
+    call_title: str | None
+    destination: str | None
+    part: str  # work programme part number ("9") or "ERC"
+    document: str  # path relative to the corpus directory
+    type_of_action: str | None  # as written ("Research and Innovation Actions", "TMA Doctoral Networks")
+    type_of_action_short: str | None  # RIA, IA, CSA, COFUND, PCP, MSCA-DN, ERC-StG …
+    opening_date: str | None  # ISO date
+    deadlines: tuple[str, ...]  # ISO dates; two for two-stage calls
+    deadline_stages: tuple[str | None, ...]  # parallel to deadlines: "First Stage", "Second Stage" or None
+    budget_eur: float | None  # the topic's indicative budget
+    budget_by_year: tuple[tuple[int, float], ...]  # (year, EUR) from the call table's year columns
+    contribution_min_eur: float | None  # expected EU contribution per project
+    contribution_max_eur: float | None
+    projects: int | None  # indicative number of projects (lower bound when a range is printed)
+    projects_max: int | None  # upper bound when the table prints a range such as "4-5"
+    trl: str | None  # "4-5", "6"
+    lump_sum: bool
+    conditions: tuple[str, ...]
+    regions: tuple[str, ...]
+    expected_outcome: str | None
+    scope: str | None
+    pages: tuple[int, int]  # first and last page of the topic's text
+    call_table_page: int | None  # page of the overview-table row holding the topic's numbers
+    source_quotes: tuple[SourceQuote, ...] = field(default_factory=tuple)
+    missing: tuple[str, ...] = field(default_factory=tuple)  # "field: why"
+    # Where the topic's conditions and its overview-table row disagree (the record keeps the conditions').
+    discrepancies: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
 class Delta:
     """A piece of an answer's text, as it is produced (verified sentences only)."""
 

@@ -19,8 +19,12 @@ from assistant.manifest import Document
 from assistant.types import DOCUMENTS, PROJECTS, Chunk, Page, Record
 
 TOPIC_CODE = r"[A-Z][A-Z0-9]*(?:-[A-Z][A-Z0-9]*)*-\d{1,2}[a-z]?(?:-[A-Za-z])?(?:[-/]\d{4})+"
-TOPIC_HEADING = re.compile(rf"^({TOPIC_CODE})\s*:\s*(\S.{{3,}})$")
+HE_CODE = r"(?:HORIZON|ERC)(?:-[A-Z0-9]+)*-20[2-9]\d(?:-[A-Z0-9]+)*"  # HORIZON-CL6-2027-01-BIODIV-01
+TOPIC_HEADING = re.compile(rf"^({TOPIC_CODE}|{HE_CODE})\s*:\s*(\S.{{3,}})$")
 ARTICLE_HEADING = re.compile(r"^(Art[íi]culo\s+\d+[o°º]?(?:\s+(?:Bis|Ter))?)\.", re.IGNORECASE)
+# The EU texts' articles: "Article 22" (the Regulation, alone on its line) and "ARTICLE 6 — ELIGIBLE AND
+# INELIGIBLE COSTS" (the Model Grant Agreement).
+EU_ARTICLE_HEADING = re.compile(r"^(Article\s+\d{1,3}|ARTICLE\s+\d{1,3}\s+[—–-]\s+[A-Z].{3,80})\s*$")
 LAW_PART = re.compile(r"^(T[ÍI]TULO\s+[A-ZÁÉÍÓÚ]+|Cap[íi]tulo\s+[IVXLC]+)\s*$", re.IGNORECASE)
 CALL_HEADING = re.compile(r"^((?:Conditions for the )?Call\s+[-–]\s+[A-Z][\w ,&-]{3,80}?)\s*\d*$")
 SECTION_HEADING = re.compile(r"^(\d{1,2}(?:\.\d{1,2}){0,3}\.?)\s+([A-Z][^.;:]{2,80})$")
@@ -40,6 +44,8 @@ def heading_of(line: str) -> tuple[str, bool] | None:
         return f"{m.group(1)}: {m.group(2).strip()}", True
     if m := ARTICLE_HEADING.match(line):
         return m.group(1), True
+    if m := EU_ARTICLE_HEADING.match(line):
+        return " ".join(m.group(1).split()), True
     if m := CALL_HEADING.match(line):
         return m.group(1).strip(), True
     if LAW_PART.match(line):

@@ -25,15 +25,27 @@ import numpy as np
 from assistant.config import Settings
 from assistant.errors import EumexError, ParseError
 from assistant.extractive import candidate_sentences
+from assistant.index.call_topics import TopicSentence, write_call_topics
 from assistant.index.catalog import Catalog, DocumentState
 from assistant.index.embed import Embedder, embed_all
 from assistant.index.partner_tables import PartnerData, write_partner_tables
 from assistant.index.vectors import VectorStore
 from assistant.manifest import Document, Manifest
-from assistant.types import DENSE_COLLECTIONS, PROJECTS, SECOND_DENSE_COLLECTIONS, TOPICS, Chunk, Page, Record
+from assistant.types import (
+    DENSE_COLLECTIONS,
+    PROJECTS,
+    SECOND_DENSE_COLLECTIONS,
+    TOPICS,
+    CallTopic,
+    Chunk,
+    Page,
+    Record,
+)
 from ingestion import parse_cordis
+from ingestion.call_topics import has_call_topics, read_call_topics, topic_sentences
 from ingestion.chunk import chunk_pages, chunk_records, embedding_text
 from ingestion.corpus import sha256_of
+from ingestion.eligibility import refresh_eligibility_rules
 from ingestion.parse_pdf import read_pdf
 
 log = logging.getLogger(__name__)
@@ -67,6 +79,7 @@ class IngestReport:
     embedded: int = 0
     embedded_sentences: int = 0  # answer sentences embedded for the extractive answerer
     embedded_second: int = 0  # passages embedded for the second dense index (e5)
+    call_topics: int = 0  # Horizon Europe call topics read from the work programmes
     reused_vectors: int = 0
     deleted_vectors: int = 0
     seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
@@ -205,6 +218,9 @@ class Ingestor:
                 self.catalog.remove_documents(gone)
             report.removed += [previous[g].path for g in gone]
 
+        with _Timer(report, "eligibility"):
+            if refresh_eligibility_rules(self.manifest, self.catalog, corpus, report.warnings.append):
+                self.echo("eligibility rules rebuilt from the General Annexes and the rules texts")
         with _Timer(report, "cleanup"):
             self._collect_garbage(report)
             self.catalog.remember_common_terms()
@@ -231,9 +247,11 @@ class Ingestor:
                 continue
             with _Timer(report, "chunk"):
                 chunks = chunk_pages(result, doc, self.settings.chunk_chars, self.settings.chunk_overlap)
+                topics = read_call_topics(doc, result) if has_call_topics(doc) else []
             state = DocumentState(doc.id, doc.path, fp, len(result), len(chunks), 0, "")
-            self._commit([state], chunks, result, report, label=doc.path)
+            self._commit([state], chunks, result, report, label=doc.path, topics=(doc.id, topics))
             report.pages += len(result)
+            report.call_topics += len(topics)
 
     def _kept_note(self, doc: Document) -> str:
         return " (the previously indexed version is kept)" if doc.id in self.catalog.documents() else ""
@@ -322,8 +340,10 @@ class Ingestor:
         report: IngestReport,
         label: str,
         also: Callable[[sqlite3.Connection], None] | None = None,
+        topics: tuple[str, list[CallTopic]] | None = None,
     ) -> None:
-        """Embed what has no vector yet, add it to Chroma, then swap the catalog rows atomically."""
+        """Embed what has no vector yet, add it to Chroma, then swap the catalog rows atomically (with the
+        document's call topics, when ``topics`` gives them: (doc_id, records))."""
         try:
             with _Timer(report, "embed"):
                 missing = _without_vectors(self.store, chunks, DENSE_COLLECTIONS)
@@ -346,6 +366,13 @@ class Ingestor:
             with _Timer(report, "sentences"):
                 sentence_vectors, n_sentences = self._sentence_vectors(chunks, pages, label)
                 report.embedded_sentences += n_sentences
+                if topics is not None and topics[1]:
+                    also = partial(
+                        write_call_topics,
+                        doc_id=topics[0],
+                        topics=topics[1],
+                        sentences=self._topic_sentences(topics[1], pages, sentence_vectors, label),
+                    )
             with _Timer(report, "catalog"):
                 self.catalog.replace_documents(states, chunks, pages, also=also, sentence_vectors=sentence_vectors)
         except EumexError as exc:
@@ -381,6 +408,22 @@ class Ingestor:
             )
             known.update(zip(todo, vectors, strict=True))
         return [(cid, s, known[s]) for cid, s in pairs], len(todo)
+
+    def _topic_sentences(
+        self,
+        topics: list[CallTopic],
+        pages: list[Page],
+        known: list[tuple[str, str, np.ndarray]],
+        label: str,
+    ) -> list[TopicSentence]:
+        """The topics' sentences with their vectors: a sentence the passages already had keeps its vector."""
+        vectors = {sentence: vector for _, sentence, vector in known}
+        found = [(t.code, n, f, page, s) for t in topics for n, (f, page, s) in enumerate(topic_sentences(t, pages))]
+        todo = [s for s in dict.fromkeys(item[4] for item in found) if s not in vectors]
+        if todo:
+            vectors.update(zip(todo, embed_all(self.embedder, todo, batch_size=self.settings.embed_batch_size,
+                                               progress=self.progress, desc=f"topics {label}"[:40]), strict=True))
+        return [TopicSentence(code, n, f, page, s, vectors[s]) for code, n, f, page, s in found]
 
     def _embed_second(self, chunks: list[Chunk], label: str) -> int:
         """Add the passages that have no vector in the second dense index yet; returns how many."""

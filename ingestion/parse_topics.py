@@ -1,4 +1,4 @@
-"""Horizon Europe work programme pages -> structured topic records (:class:`Topic`).
+"""Horizon Europe work programme pages -> structured topic records (:class:`assistant.types.CallTopic`).
 
 Input is a list of ``(page number, page text)`` with one line per visual line, whichever parser
 produced it (the tests use PDFium). The work programmes share one layout, which this module reads
@@ -32,52 +32,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-__all__ = ["SourceQuote", "Topic", "normalise", "parse_topics"]
+from assistant.types import CallTopic, SourceQuote
 
-# --- records --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SourceQuote:
-    """A verbatim snippet (whitespace collapsed) of page ``page`` that ``field`` was read from."""
-
-    field: str
-    page: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Topic:
-    code: str
-    title: str
-    call_id: str | None
-    call_title: str | None
-    destination: str | None
-    part: str  # work programme part number ("9") or "ERC"
-    document: str  # path relative to the corpus directory
-    type_of_action: str | None  # as written ("Research and Innovation Actions", "TMA Doctoral Networks")
-    type_of_action_short: str | None  # RIA, IA, CSA, COFUND, PCP, MSCA-DN, ERC-StG …
-    opening_date: str | None  # ISO date
-    deadlines: tuple[str, ...]  # ISO dates; two for two-stage calls
-    deadline_stages: tuple[str | None, ...]  # parallel to deadlines: "First Stage", "Second Stage" or None
-    budget_eur: float | None  # the topic's indicative budget
-    budget_by_year: tuple[tuple[int, float], ...]  # (year, EUR) from the call table's year columns
-    contribution_min_eur: float | None  # expected EU contribution per project
-    contribution_max_eur: float | None
-    projects: int | None  # indicative number of projects (lower bound when a range is printed)
-    projects_max: int | None  # upper bound when the table prints a range such as "4-5"
-    trl: str | None  # "4-5", "6"
-    lump_sum: bool
-    conditions: tuple[str, ...]
-    regions: tuple[str, ...]
-    expected_outcome: str | None
-    scope: str | None
-    pages: tuple[int, int]  # first and last page of the topic's text
-    call_table_page: int | None  # page of the overview-table row holding the topic's numbers
-    source_quotes: tuple[SourceQuote, ...] = field(default_factory=tuple)
-    missing: tuple[str, ...] = field(default_factory=tuple)  # "field: why"
-    # Where the topic's conditions and its overview-table row disagree (the record keeps the conditions').
-    discrepancies: tuple[str, ...] = field(default_factory=tuple)
+__all__ = ["normalise", "parse_topics"]
 
 
 def normalise(text: str) -> str:
@@ -1070,7 +1027,7 @@ COOPERATION = re.compile(
 # --- the parser ------------------------------------------------------------------------------------
 
 
-def parse_topics(document: str, pages: list[tuple[int, str]]) -> list[Topic]:
+def parse_topics(document: str, pages: list[tuple[int, str]]) -> list[CallTopic]:
     """All topics of one work programme part, in the order their headings appear.
 
     ``document`` is the PDF's path relative to the corpus directory; ``pages`` are its
@@ -1091,7 +1048,7 @@ def parse_topics(document: str, pages: list[tuple[int, str]]) -> list[Topic]:
     destinations = {r.destination.lower() for rs in rows.values() for r in rs if r.destination}
     toc = _toc_headings(doc)
     ends = [h.start for h in headings[1:]] + [len(doc.text)]
-    topics: list[Topic] = []
+    topics: list[CallTopic] = []
     seen: set[str] = set()
     for heading, stop in zip(headings, ends):
         if heading.code in seen:
@@ -1112,7 +1069,7 @@ def _part_of(document: str, doc: _Doc) -> str:
     return m.group(1) if m else "?"
 
 
-def _topic(doc: _Doc, document: str, part: str, h: _Heading, rows: list[_Row], calls: list[_Call]) -> Topic:
+def _topic(doc: _Doc, document: str, part: str, h: _Heading, rows: list[_Row], calls: list[_Call]) -> CallTopic:
     text = doc.text
     quotes: list[SourceQuote] = []
     missing: list[str] = []
@@ -1362,7 +1319,7 @@ def _topic(doc: _Doc, document: str, part: str, h: _Heading, rows: list[_Row], c
     table_page = None
     if row:
         table_page = doc.page_at(row.values_span[0] if row.values_span else row.start)
-    return Topic(
+    return CallTopic(
         code=h.code,
         title=h.title,
         call_id=call_id,
@@ -1426,10 +1383,10 @@ def _column_dates(cell: tuple[str, int, int] | None, columns: int) -> list[list[
     return _date_columns(dates, columns)
 
 
-def _parse_erc(doc: _Doc, document: str, part: str) -> list[Topic]:
+def _parse_erc(doc: _Doc, document: str, part: str) -> list[CallTopic]:
     """The ERC work programme: one record per column of its "Call Identifier" tables."""
     text = doc.text
-    topics: list[Topic] = []
+    topics: list[CallTopic] = []
     for table in re.finditer(r"(?m)^[ \t]*Call Identifier((?:[ \t]+ERC-\d{4}-\w+)+)[ \t]*$", text):
         ids = table.group(1).split()
         head_start = text.rfind("\nTable ", 0, table.start())
@@ -1548,7 +1505,7 @@ def _parse_erc(doc: _Doc, document: str, part: str) -> list[Topic]:
             missing.append("expected_outcome: the ERC work programme has no 'Expected Outcome' sections")
             missing.append("trl: not applicable to ERC grants")
             topics.append(
-                Topic(
+                CallTopic(
                     code=ident,
                     title=name,
                     call_id=ident,

@@ -18,7 +18,7 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 
-from assistant.eligibility import (
+from assistant.eligibility.checker import (
     ACTIONS,
     CONDITIONAL,
     NO,
@@ -664,8 +664,8 @@ def test_bad_input(checker, rules):
 
 
 def test_verdict_logic_is_pure():
-    """assistant/eligibility.py imports the standard library only (no I/O, nothing else from assistant)."""
-    source = Path(__file__).resolve().parents[1] / "assistant" / "eligibility.py"
+    """assistant/eligibility/checker.py imports the standard library only (no I/O, nothing else from assistant)."""
+    source = Path(__file__).resolve().parents[1] / "assistant" / "eligibility" / "checker.py"
     tree = ast.parse(source.read_text(encoding="utf-8"))
     modules = set()
     for node in ast.walk(tree):

@@ -13,7 +13,8 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 
-from ingestion.parse_topics import Topic, _parse_values, normalise, parse_topics
+from assistant.types import CallTopic as Topic
+from ingestion.parse_topics import _parse_values, normalise, parse_topics
 
 FOLDER = "horizon_europe_work_programmes"
 DOCUMENTS = {

@@ -15,7 +15,7 @@ from assistant.pipeline import build_retriever, open_index
 import assistant.retrieve
 from assistant.index.catalog import fts_query
 from assistant.index.vectors import DenseHit
-from assistant.question import MEXICAN_LAW, document_priors, identifiers, implied_exclusions, without_law_title
+from assistant.query import MEXICAN_LAW, document_priors, identifiers, implied_exclusions, without_law_title
 from assistant.retrieve import ChunkFilters
 from tests.support import run_cli
 

@@ -4,6 +4,7 @@
     vectors.py         Chroma: the dense vectors, and an exact in-memory copy for searching them
     embed.py           the embedding models (packaged USE and e5, or an OpenAI-compatible endpoint)
     partner_tables.py  the CORDIS projects and participations as tables, for the partner search
+    call_topics.py     the Horizon Europe call topics as records, for the topic finder and topic answers
 
 Nothing is opened or loaded until first used.
 """
@@ -15,6 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from assistant.config import Settings
+from assistant.index.call_topics import CallTopicTable
 from assistant.index.catalog import Catalog
 from assistant.index.embed import Embedder, make_embedder, make_second_embedder
 from assistant.index.partner_tables import PartnerIndex
@@ -62,3 +64,7 @@ class Index:
     @cached_property
     def partner_tables(self) -> PartnerIndex:
         return PartnerIndex(self.catalog)
+
+    @cached_property
+    def call_topics(self) -> CallTopicTable:
+        return CallTopicTable(self.catalog)

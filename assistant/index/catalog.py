@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from assistant.errors import StoreError
+from assistant.index.call_topics import SCHEMA as CALL_TOPICS_SCHEMA
+from assistant.index.call_topics import delete_call_topics
 from assistant.index.partner_tables import SCHEMA as PARTNER_SCHEMA
 from assistant.textutil import content_words, stem
 from assistant.types import PROJECTS, Chunk, Page
@@ -108,6 +110,7 @@ CREATE TABLE IF NOT EXISTS pages (
 """
 
 T = TypeVar("T")
+ELIGIBILITY_RULES = "eligibility_rules"  # meta key: the rules as JSON
 WORDS = re.compile(r"\w+", re.UNICODE)
 GLOB_SPECIAL = re.compile(r"([*?\[])")
 CHUNK_COLUMNS = (
@@ -252,7 +255,7 @@ class Catalog:
             rebuild = (version is not None and version < SCHEMA_VERSION) or self._has_v1_triggers()
             if rebuild:
                 self._drop_keyword_indexes()
-            self.db.executescript(SCHEMA + PARTNER_SCHEMA)  # idempotent DDL; executescript manages its own transaction
+            self.db.executescript(SCHEMA + PARTNER_SCHEMA + CALL_TOPICS_SCHEMA)  # idempotent DDL; executescript manages its own transaction
             if rebuild:
                 self._fill_keyword_indexes()
         except sqlite3.DatabaseError as exc:
@@ -338,6 +341,11 @@ class Catalog:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    def eligibility_rules(self) -> dict[str, Any] | None:
+        """The eligibility rules ingestion read from the documents (ingestion/eligibility.py), or None."""
+        stored = self.get_meta(ELIGIBILITY_RULES)
+        return json.loads(stored) if stored else None
+
     def set_meta(self, key: str, value: str) -> None:
         with self._write() as db:
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
@@ -376,6 +384,7 @@ class Catalog:
                 db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
                 db.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
                 db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+                delete_call_topics(db, doc_id)
             db.executemany(
                 f"INSERT INTO chunks({CHUNK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
@@ -408,6 +417,7 @@ class Catalog:
                 db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
                 db.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
                 db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+                delete_call_topics(db, doc_id)
             _next_generation(db)
 
     def drop_orphan_sentence_vectors(self) -> int:
@@ -525,6 +535,11 @@ class Catalog:
                     if len(out) >= k:
                         return out
         return out
+
+    def pages(self, doc_id: str) -> list[tuple[int, str]]:
+        """Every stored page of a document: (page number, text), in order."""
+        rows = self.db.execute("SELECT page, text FROM pages WHERE doc_id = ? ORDER BY page", (doc_id,))
+        return [(int(page), text) for page, text in rows]
 
     def page_text(self, doc_id: str, page: int) -> str | None:
         row = self.db.execute("SELECT text FROM pages WHERE doc_id = ? AND page = ?", (doc_id, page)).fetchone()

@@ -33,7 +33,8 @@ from assistant.partners.filters import (
     proper_nouns,
     subject_words,
 )
-from assistant.question import PROJECT_NUMBER, Query, read_query
+from assistant.query import Query, read_query
+from assistant.question import PROJECT_NUMBER
 from assistant.retrieve import Retriever
 from assistant.textutil import content_words, fold, stem, translate_terms
 from assistant.types import PROJECTS, TOPICS
