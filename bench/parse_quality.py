@@ -5,10 +5,17 @@
 
 For every corpus PDF (SOURCES.tsv) and every candidate extractor, each page is extracted, cleaned
 (``ingestion.parse_pdf.clean_pages``: running headers/footers, page numbers, hyphenation) and split
-into quotable sentences (6-60 words, ``evals.independent_text``). A sentence is *found* when it is
-in poppler's ``pdftotext`` text of the same page after whitespace normalisation; *found w/o spaces*
-when it is there once all whitespace is removed on both sides; *broken* when it has a word broken
-by a space ("s ections"). Speed is the extraction + cleaning time per page, one process per document.
+into quotable sentences (6-60 words; tables of contents left out), which are looked up in poppler's
+``pdftotext`` text of the same page (``evals.independent_text``):
+
+- *found*: the whitespace-normalised sentence is in the whitespace-normalised reading-order text;
+- *found w/o spaces*: the same once all whitespace is removed on both sides;
+- *found, either reading*: in the reading-order or the raw (drawing-order) text, allowing for the
+  line-end hyphens pdftotext drops and the spaces it puts around footnote marks (what
+  ``tests/test_quotes_corpus.py`` holds the parser to);
+- *broken-word*: the sentence has a word broken by a space ("s ections").
+
+Speed is the extraction + cleaning time per page, one process per document.
 
 Candidates: ``read_pdf`` (the project's parser as it is now), ``pypdf`` (``extract_text()``),
 ``pypdf-layout`` (``extraction_mode="layout"``), ``pdfium`` (pypdfium2 ``get_text_range()``) and
@@ -30,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from evals.independent_text import check_pages, poppler_readings  # noqa: E402
+from evals.independent_text import check_pages, poppler_readings
 
 
 def _pypdf(path: Path) -> list[str]:
@@ -65,7 +72,8 @@ def _pdfminer(path: Path) -> list[str]:
     from pdfminer.layout import LTTextContainer
 
     return [
-        "".join(el.get_text() for el in page if isinstance(el, LTTextContainer)) for page in extract_pages(path)
+        "".join(el.get_text() for el in page if isinstance(el, LTTextContainer))
+        for page in extract_pages(path)
     ]
 
 
@@ -96,7 +104,7 @@ def measure(job: tuple[str, Path, str]) -> dict[str, object]:
     t0 = time.perf_counter()
     try:
         pages, toc = extract(candidate, path, document)
-    except Exception as exc:  # a candidate that fails on a file is reported, not fatal
+    except Exception as exc:  # noqa: BLE001 - a candidate that fails on a file is reported, not fatal
         return {"candidate": candidate, "document": document, "error": f"{type(exc).__name__}: {exc}"}
     seconds = time.perf_counter() - t0
     stats = check_pages(pages, poppler_readings(path), skip=toc, keep=5)
@@ -116,7 +124,9 @@ def measure(job: tuple[str, Path, str]) -> dict[str, object]:
 
 
 def corpus_pdfs(corpus: Path) -> list[str]:
-    rows = (line.split("\t")[0] for line in (corpus / "SOURCES.tsv").read_text(encoding="utf-8").splitlines()[1:])
+    rows = (
+        line.split("\t")[0] for line in (corpus / "SOURCES.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    )
     return [r for r in rows if r.lower().endswith(".pdf")]
 
 
@@ -141,7 +151,9 @@ HEADER = (
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     default_corpus = os.environ.get("EUMEX_TEST_CORPUS") or str(ROOT.parent / "shared" / "corpus" / "raw")
     parser.add_argument("--corpus", type=Path, default=Path(default_corpus))
     parser.add_argument("--docs", default="*", help="glob (or substring) of the documents to measure")
@@ -151,9 +163,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the per-document results here")
     args = parser.parse_args()
 
-    docs = [
-        d for d in corpus_pdfs(args.corpus) if fnmatch.fnmatch(d, args.docs) or args.docs.strip("*") in d
-    ]
+    docs = [d for d in corpus_pdfs(args.corpus) if fnmatch.fnmatch(d, args.docs) or args.docs.strip("*") in d]
     candidates = [c.strip() for c in args.candidates.split(",") if c.strip()]
     unknown = set(candidates) - set(CANDIDATES)
     if unknown:

@@ -36,6 +36,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 
 MIN_WORDS = 6
@@ -136,7 +137,7 @@ def broken_words(sentence: str, words: set[str]) -> list[str]:
     """
     tokens = sentence.split()
     found = []
-    for first, second in zip(tokens, tokens[1:]):
+    for first, second in pairwise(tokens):
         a = _LEADING_PUNCT.sub("", first).lower()
         b = _TRAILING_PUNCT.sub("", second).lower()
         if not a or not b or not re.search(r"[^\W\d_]", a + b):
