@@ -50,7 +50,7 @@ from ingestion.parse_pdf import read_pdf
 
 log = logging.getLogger(__name__)
 
-PARSER_VERSION = "pdf-10/cordis-5"  # pdf-10: a short label ending in a colon stays with its answer sentence
+PARSER_VERSION = "pdf-11/cordis-5"  # pdf-11: PDFium text, DRAFT stamps and running headers with page numbers dropped
 CORDIS_PARSERS = {
     "cordis-projects",
     "cordis-participations",
@@ -116,7 +116,7 @@ def _parse_one(args: tuple[str, str]) -> tuple[str, list[Page] | str]:
         return document, read_pdf(Path(path), document)
     except ParseError as exc:
         return document, exc.reason
-    except Exception as exc:  # a pypdf bug on a hostile file must not kill the job
+    except Exception as exc:  # a PDF library bug on a hostile file must not kill the job
         return document, f"unexpected error while reading: {type(exc).__name__}: {exc}"
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
 from pypdf import PdfReader, PdfWriter
 
@@ -17,6 +19,11 @@ from ingestion.parse_pdf import clean_pages, read_pdf
 WP1820 = "h2020_work_programmes/h2020-wp1820-food_en.pdf"
 LAW = "mexico_programmes/LGMHCTI_ley-general-humanidades-ciencias-tecnologias-innovacion_2023.pdf"
 EVALUATION_FORM = "h2020_rules/h2020-evaluation-form-ria-einfra.pdf"
+# Stamped DRAFT: the General Annexes on their cover, the MSCA part on every page.
+GENERAL_ANNEXES = "horizon_europe_rules/wp-15-general-annexes_horizon-2026-2027_en.pdf"
+MSCA = "horizon_europe_work_programmes/wp-2-marie-sklodowska-curie-actions_horizon-2026-2027_en.pdf"
+MGA = "horizon_europe_rules/general-mga_horizon-euratom_en.pdf"
+ERC = "horizon_europe_work_programmes/wp_horizon-erc-2026_en.pdf"
 
 SAMPLE_PAGES = [
     "Alpha introduces the call.\nEligible partners are listed here.",
@@ -124,6 +131,135 @@ def test_cleaned_pages_keep_body_text_at_page_edges(real_pages: dict[str, list[P
     page_31 = real_pages[LAW][30].text.split("\n")
     assert page_31[0].startswith("Asimismo, podrá establecer repositorios temáticos")
     assert page_31[-1] == "innovación abierta;"
+
+
+# --- stamps, running headers and words on real Horizon Europe pages ----------------------------
+
+STAMP_PIECES = re.compile(r"\bDRAFT\b|\bDR\b|\bAF\b|\bT AF DR\b")
+
+
+def diagonal_text(path: Path, page: int) -> str:
+    """The page's characters that PDFium reports turned off the page's axes (a stamp), in order."""
+    pdf = pdfium.PdfDocument(path)
+    try:
+        textpage = pdf[page - 1].get_textpage()
+        text = textpage.get_text_range()
+        return "".join(
+            char
+            for i, char in enumerate(text)
+            if not char.isspace()
+            and abs(
+                (a := pdfium.raw.FPDFText_GetCharAngle(textpage.raw, i)) / (math.pi / 2)
+                - round(a / (math.pi / 2))
+            )
+            > 0.05
+        )
+    finally:
+        pdf.close()
+
+
+def raw_pdfium_text(path: Path, page: int) -> str:
+    pdf = pdfium.PdfDocument(path)
+    try:
+        return normalise(pdf[page - 1].get_textpage().get_text_range())
+    finally:
+        pdf.close()
+
+
+@pytest.fixture(scope="module")
+def draft_pages(corpus_dir: Path) -> dict[str, list[Page]]:
+    return {name: list(parsed_corpus_pdf(corpus_dir, name)) for name in (GENERAL_ANNEXES, MSCA, MGA, ERC)}
+
+
+@pytest.mark.parametrize(("document", "page"), [(GENERAL_ANNEXES, 1), (MSCA, 2), (MSCA, 10), (MSCA, 111)])
+def test_draft_stamp_is_dropped(
+    corpus_dir: Path, draft_pages: dict[str, list[Page]], document: str, page: int
+) -> None:
+    assert "DRAFT" in diagonal_text(corpus_dir / document, page), "the page should carry the stamp"
+    assert "DRAFT" in raw_pdfium_text(corpus_dir / document, page)
+    assert not STAMP_PIECES.search(draft_pages[document][page - 1].text)
+
+
+def test_no_page_of_the_stamped_documents_keeps_the_stamp(draft_pages: dict[str, list[Page]]) -> None:
+    stamped = {
+        name: [p.page for p in draft_pages[name] if STAMP_PIECES.search(p.text)]
+        for name in (GENERAL_ANNEXES, MSCA)
+    }
+    assert stamped == {GENERAL_ANNEXES: [], MSCA: []}
+    assert len(draft_pages[MSCA]) == 112
+
+
+def test_the_word_draft_in_the_text_is_kept(draft_pages: dict[str, list[Page]]) -> None:
+    """The Model Grant Agreement's history of changes lists DRAFT versions: that is text, not a stamp."""
+    lines = draft_pages[MGA][1].text.split("\n")
+    assert "1.0 DRAFT 25.02.2021 ▪ Initial version." in lines
+
+
+def test_a_dash_pdfium_reports_tilted_is_kept(draft_pages: dict[str, list[Page]]) -> None:
+    """PDFium gives this em dash an angle of 0.32 rad: one odd character is not a stamp."""
+    assert "ARTICLE 17 — COMMUNICATION, DISSEMINATION AND VISIBILITY" in draft_pages[MGA][48].text.split("\n")
+
+
+@pytest.mark.parametrize(
+    ("document", "page", "furniture", "first_line"),
+    [
+        (
+            GENERAL_ANNEXES,
+            5,
+            ["Horizon Europe - Work programme 2026-2027", "General Annexes", "Part 15 - Page 5 of 46"],
+            "If an application exceeds the limits, there will be an automatic warning and invitation to resubmit",
+        ),
+        (
+            MSCA,
+            10,
+            ["Page 10 of 112"],
+            "3. Strengthening Human Capital and Skills Development across the European Research",
+        ),
+        (MSCA, 111, ["Part 2 - Page 111 of 112"], "KG 87,7%"),
+    ],
+)
+def test_running_headers_of_the_stamped_documents_are_removed(
+    corpus_dir: Path,
+    draft_pages: dict[str, list[Page]],
+    document: str,
+    page: int,
+    furniture: list[str],
+    first_line: str,
+) -> None:
+    raw = raw_pdfium_text(corpus_dir / document, page)
+    lines = draft_pages[document][page - 1].text.split("\n")
+    for line in furniture:
+        assert line in raw, "the raw page should have the header, or this test proves nothing"
+        assert line not in lines
+    assert lines[0] == first_line
+
+
+@pytest.mark.parametrize(
+    ("document", "pattern"),
+    [(GENERAL_ANNEXES, r"Part 15 - Page \d+ of 46|Work programme 2026-2027"), (MSCA, r"Page \d+ of 112")],
+)
+def test_no_page_of_the_stamped_documents_keeps_its_header(
+    draft_pages: dict[str, list[Page]], document: str, pattern: str
+) -> None:
+    assert [p.page for p in draft_pages[document] if re.search(pattern, p.text)] == []
+
+
+@pytest.mark.parametrize(
+    ("document", "page", "passage"),
+    [
+        # A raised footnote mark breaks PDFium's line ("organisations4" / ") is eligible"): one line again.
+        (GENERAL_ANNEXES, 5, "international European research organisations4) is eligible to participate"),
+        (GENERAL_ANNEXES, 5, "laid down in the Horizon Europe Regulation5 have been met"),
+        # Drawn 2 points apart without a space character: two words.
+        (ERC, 67, "The research proposed addresses topics in critical technology areas"),
+        # A line-end hyphen of a compound the document writes whole elsewhere stays.
+        (MSCA, 10, "through international, inter-sectoral and interdisciplinary mobility"),
+    ],
+)
+def test_words_and_marks_as_on_the_page(
+    draft_pages: dict[str, list[Page]], document: str, page: int, passage: str
+) -> None:
+    assert passage in normalise(draft_pages[document][page - 1].text)
 
 
 # --- clean_pages rules ------------------------------------------------------------------------
