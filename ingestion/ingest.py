@@ -50,7 +50,7 @@ from ingestion.parse_pdf import read_pdf
 
 log = logging.getLogger(__name__)
 
-PARSER_VERSION = "pdf-11/cordis-5"  # pdf-11: PDFium text, DRAFT stamps and running headers with page numbers dropped
+PARSER_VERSION = "pdf-12/cordis-5"  # pdf-11: PDFium text, DRAFT stamps and running headers dropped; 12: call topics
 CORDIS_PARSERS = {
     "cordis-projects",
     "cordis-participations",
