@@ -22,7 +22,7 @@ from typing import Any
 from assistant.citations import make_citation, quote_is_verified
 from assistant.config import Settings
 from assistant.conversation import Conversations, Turn
-from assistant.eligibility.checker import EligibilityChecker
+from assistant.eligibility.checker import EligibilityChecker, EligibilityError
 from assistant.eligibility.render import VerdictWriter
 from assistant.errors import IndexNotReady, QuestionError
 from assistant.extractive import ExtractiveAnswerer, Pick
@@ -45,9 +45,9 @@ from assistant.query import H2020
 from assistant.question import INJECTION, MAX_QUESTION_CHARS, QuestionReader, Reading
 from assistant.retrieve import Retriever, search_json
 from assistant.textutil import TOPIC_CODE
-from assistant.topics.finder import TopicFilters, TopicFinder
+from assistant.topics.finder import TopicFinder
 from assistant.topics.render import TopicWriter, calendar
-from assistant.types import DOCUMENTS, Answer, Chunk, Citation, Delta, Event, Final, Hit
+from assistant.types import DOCUMENTS, Answer, Chunk, Citation, Delta, Event, Final, Hit, TopicFilters
 
 __all__ = ["MAX_QUESTION_CHARS", "Assistant"]
 
@@ -267,7 +267,10 @@ class Assistant:
     ) -> dict[str, object]:
         """May an entity of this country take part, is it funded, which roles: cited (`eumex eligibility`)."""
         checker = self._checker()
-        verdict = checker.check_entity(country, entity_type, action, programme, lang)
+        try:
+            verdict = checker.check_entity(country, entity_type, action, programme, lang)
+        except EligibilityError as exc:  # an unknown country, type or action: the user can fix it
+            raise QuestionError(str(exc)) from exc
         return VerdictWriter(self.manifest, self.index.catalog).entity_json(verdict)
 
     def consortium(
@@ -275,7 +278,10 @@ class Assistant:
     ) -> dict[str, object]:
         """Per partner: participates, funded, role; for the consortium: the minimum composition, cited."""
         checker = self._checker()
-        verdict = checker.check_consortium(list(partners), action, programme, lang=lang)
+        try:
+            verdict = checker.check_consortium(list(partners), action, programme, lang=lang)
+        except EligibilityError as exc:  # an empty consortium, an unknown country...: the user can fix it
+            raise QuestionError(str(exc)) from exc
         return VerdictWriter(self.manifest, self.index.catalog).consortium_json(verdict)
 
     def _checker(self) -> EligibilityChecker:

@@ -8,6 +8,7 @@ answer -> :class:`Citation` and :class:`Answer`; a streamed answer is :class:`De
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 DOCUMENTS = "documents"  # PDF passages: dense (Chroma) + keyword (FTS5)
@@ -190,6 +191,17 @@ class CallTopic:
     missing: tuple[str, ...] = field(default_factory=tuple)  # "field: why"
     # Where the topic's conditions and its overview-table row disagree (the record keeps the conditions').
     discrepancies: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class TopicFilters:
+    """Which topics may be shown."""
+
+    open_after: date | None = None  # a deadline on or after this date
+    deadline_before: date | None = None  # a deadline on or before this date
+    action: str | None = None  # type of action, short form (RIA, IA, CSA, MSCA-DN, ERC-StG...)
+    part: str | None = None  # work programme part ("9", "ERC")
+    international: bool = False  # international cooperation, or a named non-EU region, in its text
 
 
 @dataclass(frozen=True)

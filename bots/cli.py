@@ -6,6 +6,8 @@
     eumex search "QUERY"                   the passages hybrid retrieval finds
     eumex ask "QUESTION"                   a cited answer, in English or Spanish
     eumex partners "QUERY" [--country MX]  organisations and projects from the CORDIS data, cited
+    eumex eligibility --country MX         may it take part, is it funded (or a consortium: --partner ...)
+    eumex topics "IDEA"                    the Horizon Europe topics that fit a research idea
     eumex serve                            the web chat and HTTP API (http://127.0.0.1:8000)
     eumex telegram                         the Telegram bot, by long polling (TELEGRAM_BOT_TOKEN)
     eumex feedback list                    what users said about answers
@@ -426,6 +428,108 @@ def partners(settings: Settings, query: str, countries: tuple[str, ...], topic: 
     click.echo(data["answer"])
     for c in data["citations"]:  # type: ignore[attr-defined]
         click.echo(f"  [{c['n']}] {c['locator']} - {c['quote']}" + (f" <{c['url']}>" if c["url"] else ""))
+
+
+# --- Horizon Europe: eligibility and topics -------------------------------------------------------------
+ACTION_CHOICES = ["RIA", "IA", "CSA", "MSCA-DN", "MSCA-PF", "MSCA-SE", "ERC"]
+
+
+def _partner_rows(partners: tuple[str, ...], csv_file: str | None) -> list[dict[str, str]]:
+    """Partners from repeated --partner "NAME,COUNTRY,TYPE" and/or a CSV file with those columns."""
+    import csv
+
+    rows = [line for line in partners]
+    if csv_file:
+        with open(csv_file, encoding="utf-8", newline="") as fh:
+            rows += [",".join(r) for r in csv.reader(fh) if r and not r[0].lower().startswith("name")]
+    out = []
+    for row in rows:
+        fields = [f.strip() for f in row.split(",")]
+        if len(fields) != 3 or not all(fields):
+            raise click.UsageError(f'A partner is "NAME,COUNTRY,TYPE" (e.g. "UNAM,MX,HES"), not "{row}".')
+        out.append({"name": fields[0], "country": fields[1], "type": fields[2].upper()})
+    return out
+
+
+@cli.command()
+@click.option("--country", default=None, help="Country (ISO code or English/Spanish name), e.g. MX or México.")
+@click.option("--type", "entity_type", type=click.Choice(["HES", "REC", "PRC", "PUB", "OTH"], case_sensitive=False),
+              default="HES", show_default=True, help="Type of entity.")
+@click.option("--action", type=click.Choice(ACTION_CHOICES, case_sensitive=False), default="RIA", show_default=True,
+              help="Type of action.")
+@click.option("--programme", type=click.Choice(["he", "h2020"]), default="he", show_default=True)
+@click.option("--partner", "partners", multiple=True, help='A consortium partner "NAME,COUNTRY,TYPE"; repeatable.')
+@click.option("--partners-csv", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A CSV of partners (name,country,type).")
+@click.option("--lang", type=click.Choice(["en", "es"]), default="en", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@friendly
+def eligibility(settings: Settings, country: str | None, entity_type: str, action: str, programme: str,
+                partners: tuple[str, ...], partners_csv: str | None, lang: str, as_json: bool) -> None:
+    """May an entity take part in Horizon Europe, is it funded (one --country), or does a consortium meet
+    the rules (--partner ... or --partners-csv): each reason cited to its page."""
+    from assistant.pipeline import build_pipeline
+
+    rows = _partner_rows(partners, partners_csv)
+    if not country and not rows:
+        raise click.UsageError("Give --country, or the consortium with --partner/--partners-csv.")
+    assistant = build_pipeline(settings)
+    data = (
+        assistant.consortium(rows, action.upper(), programme, lang)
+        if rows
+        else assistant.eligibility(country or "", entity_type.upper(), action.upper(), programme, lang)
+    )
+    _print_cited(data, as_json)
+
+
+@cli.command()
+@click.argument("idea")
+@click.option("--lang", type=click.Choice(["auto", "en", "es"]), default="auto", show_default=True)
+@click.option("--open-after", type=click.DateTime(["%Y-%m-%d"]), default=None, help="A deadline on or after DATE.")
+@click.option("--deadline-before", type=click.DateTime(["%Y-%m-%d"]), default=None, help="A deadline on or before DATE.")
+@click.option("--action", default=None, help="Type of action (RIA, IA, CSA, MSCA-DN, ERC-StG...).")
+@click.option("--part", default=None, help="Work programme part (2-12, or ERC).")
+@click.option("--international", is_flag=True, help="Only topics that encourage or require international cooperation.")
+@click.option("-n", "limit", default=10, show_default=True, type=click.IntRange(1, 50), help="Topics to show.")
+@click.option("--ics", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Also write the shown topics' deadlines to this iCalendar file.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+@friendly
+def topics(settings: Settings, idea: str, lang: str, open_after: Any, deadline_before: Any, action: str | None,
+           part: str | None, international: bool, limit: int, ics: str | None, as_json: bool) -> None:
+    """The Horizon Europe topics that fit a research IDEA (a sentence or an abstract, English or Spanish), with
+    dates, money, why each fits (quoted) and whether it is still open."""
+    from assistant.pipeline import build_pipeline
+    from assistant.types import TopicFilters
+
+    filters = TopicFilters(
+        open_after=open_after.date() if open_after else None,
+        deadline_before=deadline_before.date() if deadline_before else None,
+        action=action, part=part, international=international,
+    )
+    assistant = build_pipeline(settings)
+    data = assistant.topics(idea, filters, n=limit, lang=lang)
+    if ics:
+        codes = [t["code"] for t in data["topics"]]  # type: ignore[index]
+        with open(ics, "w", encoding="utf-8", newline="") as fh:
+            fh.write(assistant.topic_calendar(codes))
+        click.echo(f"Deadlines of {len(codes)} topic(s) written to {ics}", err=True)
+    _print_cited(data, as_json)
+
+
+def _print_cited(data: dict[str, Any], as_json: bool) -> None:
+    """A structured answer as JSON, or as its text and numbered sources."""
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    click.echo(data["answer"])
+    if data["citations"]:
+        click.echo("")
+    for c in data["citations"]:
+        where = f"p. {c['page']}" if c["page"] is not None else (c["locator"] or "")
+        click.echo(f"[{c['n']}] {c['title']} — {where}: “{c['quote']}”")
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ from assistant.index.call_topics import TITLE, CallTopicTable, TopicSentence
 from assistant.index.catalog import fts_terms
 from assistant.index.embed import Embedder
 from assistant.textutil import translate_terms
-from assistant.types import CallTopic
+from assistant.types import CallTopic, TopicFilters
 
 RRF_K = 60
 MAX_IDEA_SENTENCES = 8
@@ -34,17 +34,6 @@ INTERNATIONAL = re.compile(
     r"asia|global",
     re.IGNORECASE,
 )
-
-
-@dataclass(frozen=True)
-class TopicFilters:
-    """Which topics may be shown."""
-
-    open_after: date | None = None  # a deadline on or after this date
-    deadline_before: date | None = None  # a deadline on or before this date
-    action: str | None = None  # type of action, short form (RIA, IA, CSA, MSCA-DN, ERC-StG...)
-    part: str | None = None  # work programme part ("9", "ERC")
-    international: bool = False  # international cooperation, or a named non-EU region, in its text
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import json
 import logging
 import secrets
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -25,14 +26,17 @@ from sse_starlette import EventSourceResponse
 from assistant.answer import Assistant
 from assistant.config import Settings
 from assistant.errors import EumexError, IndexNotReady, QuestionError
-from assistant.types import Delta, Final
+from assistant.types import Delta, Final, TopicFilters
 from bots.feedback import FeedbackStore
 from bots.streaming import answer_events
 from bots.web.prometheus import Metrics
 from bots.web.schemas import (
     AnswerOut,
+    ConsortiumIn,
+    ConsortiumOut,
     DocumentOut,
     DocumentsOut,
+    EligibilityOut,
     FeedbackCreated,
     FeedbackIn,
     FeedbackList,
@@ -41,6 +45,7 @@ from bots.web.schemas import (
     Problem,
     Question,
     SearchOut,
+    TopicsOut,
 )
 
 log = logging.getLogger("eumex.api")
@@ -172,6 +177,66 @@ def partners(
     return assistant.partners(
         q, countries=country, topic=topic, action=action, coordinators=coordinators, lang=lang, limit=limit
     )
+
+
+# --- Horizon Europe: topics and eligibility ---------------------------------------------------------
+Action = Literal["RIA", "IA", "CSA", "MSCA-DN", "MSCA-PF", "MSCA-SE", "ERC"]
+
+
+@router.get("/api/topics", response_model=TopicsOut, responses=ERRORS, dependencies=[Limited], tags=["topics"])
+def topics(
+    assistant: AssistantDep,
+    q: Annotated[str, Query(min_length=1, max_length=4000, description="A research idea: a sentence or an abstract")],
+    lang: Literal["auto", "en", "es"] = "auto",
+    open_after: Annotated[date | None, Query(description="A deadline on or after this date")] = None,
+    deadline_before: Annotated[date | None, Query(description="A deadline on or before this date")] = None,
+    action: Annotated[str | None, Query(max_length=20, description="Type of action (RIA, IA, CSA, MSCA-DN...)")] = None,
+    part: Annotated[str | None, Query(max_length=5, description="Work programme part (2-12, ERC)")] = None,
+    international: bool = False,
+    n: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> dict[str, Any]:
+    """The Horizon Europe topics that fit a research idea: dates, money, why each fits (quoted), open or not."""
+    filters = TopicFilters(open_after, deadline_before, action, part, international)
+    return assistant.topics(q, filters, n=n, lang=lang)
+
+
+@router.get(
+    "/api/topics/calendar",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}, **ERRORS},
+    tags=["topics"],
+)
+def topic_calendar(
+    assistant: AssistantDep,
+    code: Annotated[list[str], Query(min_length=1, max_length=50, description="Topic codes")],
+) -> Response:
+    """An iCalendar (.ics) file with the deadlines of these topics."""
+    body = assistant.topic_calendar(code)
+    headers = {"Content-Disposition": 'attachment; filename="horizon-europe-deadlines.ics"'}
+    return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+
+
+@router.get("/api/eligibility", response_model=EligibilityOut, responses=ERRORS, dependencies=[Limited],
+            tags=["eligibility"])
+def eligibility(
+    assistant: AssistantDep,
+    country: Annotated[str, Query(min_length=1, max_length=80, description="ISO code or English/Spanish name")],
+    type: Literal["HES", "REC", "PRC", "PUB", "OTH"] = "HES",  # noqa: A002 - the API's field name
+    action: Action = "RIA",
+    programme: Literal["he", "h2020"] = "he",
+    lang: Literal["en", "es"] = "en",
+) -> dict[str, Any]:
+    """May an entity of this country take part, is it funded automatically, which roles: each reason cited."""
+    return assistant.eligibility(country, type, action, programme, lang)
+
+
+@router.post("/api/eligibility", response_model=ConsortiumOut, responses=ERRORS, dependencies=[Limited],
+             tags=["eligibility"])
+def consortium(body: ConsortiumIn, assistant: AssistantDep) -> dict[str, Any]:
+    """Does this consortium meet the rules: per partner (participates, funded, role) and the minimum
+    composition, with what would fix a failing condition; each reason cited."""
+    partners = [p.model_dump() for p in body.partners]
+    return assistant.consortium(partners, body.action, body.programme, body.lang)
 
 
 # --- documents -------------------------------------------------------------------------------------

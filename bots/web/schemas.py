@@ -147,3 +147,89 @@ class Health(BaseModel):
 
 class Problem(BaseModel):
     detail: str
+
+
+class TopicOut(BaseModel):
+    code: str
+    title: str
+    call: str | None
+    call_title: str | None
+    destination: str | None
+    part: str
+    document: str
+    pages: list[int]
+    type_of_action: str | None
+    action: str | None
+    opening_date: str | None
+    deadlines: list[str]
+    deadline_stages: list[str | None]
+    status: Literal["open", "forthcoming", "closed"] = Field(description="Today against the opening date and deadlines.")
+    next_deadline: str | None
+    budget_eur: float | None
+    contribution_min_eur: float | None
+    contribution_max_eur: float | None
+    projects: int | None
+    trl: str | None
+    lump_sum: bool
+    regions: list[str]
+    non_eu: list[str] = Field(description="What the topic's conditions say about participants from outside the EU.")
+    why: list[dict[str, Any]] = Field(description="The topic's sentences closest to the idea (quoted in `answer`).")
+    score: float
+    portal_url: str
+
+
+class TopicsOut(BaseModel):
+    query: str
+    today: str
+    topics: list[TopicOut]
+    answer: str = Field(description="The same topics as cited cards.")
+    citations: list[CitationOut]
+
+
+class PartnerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="", max_length=200)
+    country: str = Field(min_length=1, max_length=80, description="ISO code or English/Spanish name.")
+    type: Literal["HES", "REC", "PRC", "PUB", "OTH"] = "HES"
+
+
+class ConsortiumIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    partners: list[PartnerIn] = Field(min_length=1, max_length=60)
+    action: Literal["RIA", "IA", "CSA", "MSCA-DN", "MSCA-PF", "MSCA-SE", "ERC"] = "RIA"
+    programme: Literal["he", "h2020"] = "he"
+    lang: Literal["en", "es"] = "en"
+
+
+class EligibilityOut(BaseModel):
+    country: str
+    country_name: str
+    status: str = Field(description="Its place in the General Annexes' lists (member_state, associated, ...).")
+    entity_type: str
+    action: str
+    programme: str
+    may_participate: bool | None
+    funded_automatically: bool | None
+    roles: dict[str, str]
+    participation: str
+    funding: str
+    reasons: list[str]
+    how_funded: list[str]
+    notes: list[str]
+    answer: str
+    citations: list[CitationOut]
+
+
+class ConsortiumOut(BaseModel):
+    action: str
+    programme: str
+    meets_minimum: bool | None
+    summary: str
+    partners: list[dict[str, Any]]
+    conditions: list[dict[str, Any]]
+    fixes: list[str]
+    notes: list[str]
+    answer: str
+    citations: list[CitationOut]
