@@ -17,7 +17,8 @@ into quotable sentences (6-60 words; tables of contents left out), which are loo
 
 Speed is the extraction + cleaning time per page, one process per document.
 
-Candidates: ``read_pdf`` (the project's parser as it is now), ``pypdf`` (``extract_text()``),
+Candidates: ``read_pdf`` (the project's parser as it is now; ``read_pdf@REV`` as it was at a git
+revision, e.g. ``read_pdf@d267d06``, the pypdf parser), ``pypdf`` (``extract_text()``),
 ``pypdf-layout`` (``extraction_mode="layout"``), ``pdfium`` (pypdfium2 ``get_text_range()``) and
 ``pdfminer`` (pdfminer.six, when installed: it is not a project dependency).
 """
@@ -28,11 +29,13 @@ import argparse
 import fnmatch
 import json
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -86,10 +89,26 @@ RAW: dict[str, Callable[[Path], list[str]]] = {
 CANDIDATES = ["read_pdf", *RAW]
 
 
+def _parser_at(revision: str) -> ModuleType:
+    """``ingestion/parse_pdf.py`` as it was at a git revision (``read_pdf@d267d06``: the pypdf parser)."""
+    source = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{revision}:ingestion/parse_pdf.py"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    module = ModuleType(f"parse_pdf_{revision}")
+    exec(compile(source, f"{revision}:ingestion/parse_pdf.py", "exec"), module.__dict__)  # noqa: S102
+    return module
+
+
 def extract(candidate: str, path: Path, document: str) -> tuple[list[str], frozenset[int]]:
     """Cleaned page texts of one document by one candidate, and its table-of-contents pages."""
-    if candidate == "read_pdf":
-        from ingestion.parse_pdf import read_pdf
+    if candidate.startswith("read_pdf"):
+        if "@" in candidate:
+            read_pdf = _parser_at(candidate.partition("@")[2]).read_pdf
+        else:
+            from ingestion.parse_pdf import read_pdf
 
         pages = read_pdf(path, document)
         return [p.text for p in pages], frozenset(p.page for p in pages if p.toc)
@@ -165,7 +184,7 @@ def main() -> None:
 
     docs = [d for d in corpus_pdfs(args.corpus) if fnmatch.fnmatch(d, args.docs) or args.docs.strip("*") in d]
     candidates = [c.strip() for c in args.candidates.split(",") if c.strip()]
-    unknown = set(candidates) - set(CANDIDATES)
+    unknown = {c for c in candidates if not c.startswith("read_pdf@")} - set(CANDIDATES)
     if unknown:
         raise SystemExit(f"unknown candidates {sorted(unknown)}; choose from {CANDIDATES}")
     jobs = [(c, args.corpus / d, d) for c in candidates for d in docs]
