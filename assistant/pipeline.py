@@ -21,6 +21,7 @@ from assistant.llm import LLMAnswerer, OpenAIChat
 from assistant.partners.filters import place_finder
 from assistant.partners.search import PartnerSearch
 from assistant.question import QuestionReader
+from assistant.ranking import LearnedRanker
 from assistant.retrieve import Retriever
 from assistant.topics.finder import TopicFinder
 from assistant.types import DENSE_COLLECTIONS, SECOND_DENSE_COLLECTIONS
@@ -42,7 +43,10 @@ def open_index(settings: Settings) -> Index:
 
 def build_retriever(index: Index) -> Retriever:
     """The hybrid retriever over an opened index (what `build_pipeline` uses; evaluations use it alone)."""
-    return Retriever(index.catalog, index.store, index.embedder, second=index.second_store, manifest=index.manifest)
+    ranker = LearnedRanker.load() if index.settings.ranker == "learned" else None
+    return Retriever(
+        index.catalog, index.store, index.embedder, second=index.second_store, manifest=index.manifest, ranker=ranker
+    )
 
 
 def build_pipeline(settings: Settings, index: Index | None = None) -> Assistant:

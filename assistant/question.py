@@ -109,14 +109,20 @@ def needs_rules_too(question: str) -> bool:
 
 
 # --- the eligibility check and the topic finder --------------------------------------------------------
-# Who may take part, or be funded: asked with a country (or a consortium's countries).
+# Who may take part, or be funded: asked with a country (or a consortium's countries), as a question of
+# possibility ("can a Mexican university be funded…", "¿pueden participar…?"), not of amounts ("how much…").
 ELIGIBILITY_INTENT = re.compile(
-    r"\b(eligib\w*|elegib\w*|(be|get|gets|getting|receive|obtain) (eu )?(funded|funding|money)|funded|financiad\w*|"
-    r"(recibir|obtener|tener) (financiaci[oó]n|fondos|dinero)|financiaci[oó]n|take part|participat\w*|particip\w*|"
-    r"join|unirse|sumarse|be (a |the )?(partner|beneficiary|coordinator|host)|ser (socio|beneficiari\w*|"
-    r"coordinador\w*|anfitri[oó]n))\b",
+    r"\b(eligib\w*|elegib\w*|"
+    r"(can|could|may|might|is|are|am|do|does)\b[^?.;]{0,60}?\b(take part|participate|join|apply|"
+    r"be (a |the |an )?(partner|beneficiar\w*|coordinator|host)|(be|get|receive|obtain)\b[^?.;]{0,20}?"
+    r"(fund\w*|financ\w*|money|grants?))|"
+    r"(puede|pueden|podemos|puedo|podr[ií]a\w*|es posible|se puede)\b[^?.;]{0,60}?\b(participar|unirse|sumarse|"
+    r"postular|aplicar|ser (socio|beneficiari\w*|coordinador\w*|anfitri[oó]n\w*)|(recibir|obtener|tener)\b[^?.;]{0,20}?"
+    r"(financ\w*|fondos|dinero|apoyos?))|"
+    r"(are|is) [^?.;]{0,40}\bfunded|reciben (fondos|financiaci[oó]n|financiamiento))\b",
     re.IGNORECASE,
 )
+AMOUNT = re.compile(r"\b(how much|how many|cu[aá]nt[oa]s?)\b", re.IGNORECASE)
 ENTITY_TYPES = (  # (type, pattern): higher and secondary education, research, private for-profit, public
     ("HES", re.compile(r"\b(universit\w*|universidad\w*|college|facultad|higher education)\b", re.I)),
     ("REC", re.compile(r"\b(research (centre|center|institute|organi[sz]ation)s?|centros? (p[uú]blicos? )?de "
@@ -157,7 +163,7 @@ class EligibilityAsk:
 
 def eligibility_ask(text: str, countries: Sequence[str]) -> EligibilityAsk | None:
     """An eligibility question: countries named, and who may take part or be funded asked."""
-    if not countries or not ELIGIBILITY_INTENT.search(text):
+    if not countries or not ELIGIBILITY_INTENT.search(text) or AMOUNT.search(text):
         return None
     entity = next((kind for kind, pattern in ENTITY_TYPES if pattern.search(text)), "OTH")
     action = next((kind for kind, pattern in ACTIONS if pattern.search(text)), "RIA")

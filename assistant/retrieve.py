@@ -23,6 +23,7 @@ from assistant.index.embed import Embedder
 from assistant.index.vectors import DenseHit, InMemoryVectors, VectorStore
 from assistant.manifest import Manifest
 from assistant.query import RARE, Query, is_code, read_query
+from assistant.ranking import Candidates, LearnedRanker
 from assistant.textutil import translate_terms
 from assistant.types import DENSE_COLLECTIONS, DOCUMENTS, LANGUAGES, SECOND_DENSE_COLLECTIONS, Chunk, Hit
 
@@ -62,6 +63,7 @@ class Retriever:
     embedder: Embedder
     second: VectorStore | None = None  # the second dense index of the passages (e5), when configured
     manifest: Manifest | None = None  # to read a text query (which documents it names)
+    ranker: LearnedRanker | None = None  # orders the candidates; None: reciprocal-rank fusion
     pool: int = 30  # candidates taken from each list before fusion
     same_language_bias: float = 0.05  # calibrated on the development set (docs/answering.md)
     second_language_bias: float = 0.08  # the same for e5 (which prefers its own language more)
@@ -157,9 +159,24 @@ class Retriever:
         """Return the k best chunks for the query, best first."""
         if isinstance(query, str):
             query = read_query(query, self.manifest)
+        found, second_vector = self.candidates(query, collections, filters, vector)
+        if self.ranker is not None:
+            return self._learned(query, found, k)
+        return self._fused(query, found, k, second_vector)
+
+    def candidates(
+        self,
+        query: Query,
+        collections: Sequence[str] = (DOCUMENTS,),
+        filters: dict[str, str] | None = None,
+        vector: np.ndarray | None = None,
+        similarities: bool = False,
+    ) -> tuple[Candidates, np.ndarray | None]:
+        """Every leg's candidates for the query (and the question's e5 vector, when that leg ran); with
+        ``similarities`` (always when a learned ranker orders them) each candidate's cosine too."""
         filters = {key: v for key, v in (filters or {}).items() if v and key in FILTER_KEYS}
-        ranked: dict[str, list[str]] = {}
-        chunks: dict[str, Chunk] = {}
+        found = Candidates()
+        chunks, ranked = found.chunks, found.ranked
 
         question_language = query.language
         # The e5 leg embeds the question in a thread while the other legs run (docs/answering.md: it ranks
@@ -175,7 +192,7 @@ class Retriever:
         excluded = tuple(e for e in query.exclusions if not any(key in filters for key in e))
         dense_filters = ChunkFilters({key: value for key, value in filters.items() if key != "language"}, excluded)
         languages = LANGUAGES if "language" not in filters else (filters["language"],)
-        ranked["dense"], dense_scores = self._dense(
+        ranked["dense"], found.scores["dense"] = self._dense(
             self.store, vector, collections, dense_filters, languages, question_language, self.same_language_bias
         )
         chunks.update(self.catalog.chunks_by_id(ranked["dense"]))
@@ -185,18 +202,20 @@ class Retriever:
         deadline = DEADLINE_WORDS if query.asks_if_open else ()
         keyword_query = " ".join([unnamed, *translate_terms(unnamed), *deadline])
         keyword: list[str] = []
-        for chunk, _score in self.catalog.keyword_search(keyword_query, self.pool, collections, filters, excluded):
+        found.scores["keyword"] = {}
+        for chunk, score in self.catalog.keyword_search(keyword_query, self.pool, collections, filters, excluded):
             chunks[chunk.id] = chunk
             keyword.append(chunk.id)
+            found.scores["keyword"][chunk.id] = score
         ranked["keyword"] = keyword
 
         exact: list[str] = []
         for ident in query.identifiers:
             for coll in collections:
-                found = self.catalog.find_exact(ident, self.pool, coll)
-                if not is_code(ident) and coll == DOCUMENTS and len(found) > RARE:
+                hits = self.catalog.find_exact(ident, self.pool, coll)
+                if not is_code(ident) and coll == DOCUMENTS and len(hits) > RARE:
                     continue  # an acronym the documents use everywhere (FNSSA, SC2) singles nothing out
-                for chunk in found:
+                for chunk in hits:
                     if all(getattr(chunk, key) == value for key, value in filters.items()) and not any(
                         all(getattr(chunk, key) == value for key, value in exclusion.items()) for exclusion in excluded
                     ):
@@ -206,16 +225,15 @@ class Retriever:
         # Among exact hits, prefer passages of the identifier's own section (a topic's text rather
         # than a table that lists its code), then those the other lists also liked.
         other = {i: r for r, i in enumerate(ranked["keyword"])}
-        own = {i for i in exact if any(_names(chunks[i].heading, ident) for ident in query.identifiers)}
-        exact.sort(key=lambda i: (i not in own, other.get(i, len(other))))
+        found.own = {i for i in exact if any(_names(chunks[i].heading, ident) for ident in query.identifiers)}
+        exact.sort(key=lambda i: (i not in found.own, other.get(i, len(other))))
         ranked["exact"] = exact
 
         second_vector: np.ndarray | None = None
-        second_scores: dict[str, float] = {}
         if second_future is not None:
             assert self.second is not None
             second_vector = second_future.result()
-            ranked["e5"], second_scores = self._dense(
+            ranked["e5"], found.scores["e5"] = self._dense(
                 self.second,
                 second_vector,
                 second_collections,
@@ -225,7 +243,30 @@ class Retriever:
                 self.second_language_bias,
             )
             chunks.update(self.catalog.chunks_by_id([i for i in ranked["e5"] if i not in chunks]))
+        if similarities or self.ranker is not None:  # the learned ranker compares every candidate's
+            found.similarity = self._similarities(self.store, chunks, vector)
+            if second_vector is not None and self.second is not None:
+                found.second_similarity = self._similarities(self.second, chunks, second_vector)
+        return found, second_vector
 
+    def _similarities(self, store: VectorStore, chunks: dict[str, Chunk], vector: np.ndarray) -> dict[str, float]:
+        """Cosine of each candidate that has a vector in this store with the question's vector."""
+        unit = np.asarray(vector, dtype=np.float32)
+        unit = unit / max(float(np.linalg.norm(unit)), 1e-12)
+        return {cid: float(v @ unit) for cid, v in self.vectors(store).vectors_of(chunks).items()}
+
+    def _learned(self, query: Query, found: Candidates, k: int) -> list[Hit]:
+        """The candidates ordered by the learned ranker."""
+        assert self.ranker is not None
+        sources = {cid: tuple(leg for leg, ids in found.ranked.items() if cid in ids) for cid in found.chunks}
+        return [
+            Hit(found.chunks[cid], score, sources[cid], found.similarity.get(cid))
+            for cid, score in self.ranker.order(query, found)[:k]
+        ]
+
+    def _fused(self, query: Query, found: Candidates, k: int, second_vector: np.ndarray | None) -> list[Hit]:
+        """The candidates fused by reciprocal rank, with the priors the question implies, reordered by e5."""
+        chunks, ranked = found.chunks, found.ranked
         fused: dict[str, float] = defaultdict(float)
         sources: dict[str, list[str]] = defaultdict(list)
         weights = {"dense": 1.0, "e5": 1.0, "keyword": 1.0, "exact": 3.0}
@@ -245,8 +286,9 @@ class Retriever:
                     fused[cid] *= NAMED_PRIOR
         best = sorted(fused, key=lambda i: -fused[i])[: max(k, RERANK_DEPTH)]
         if second_vector is not None:
-            fused.update(self._rerank(best, fused, chunks, second_vector, second_scores))
+            fused.update(self._rerank(best, fused, chunks, second_vector, found.scores.get("e5", {})))
             best.sort(key=lambda i: -fused[i])
+        dense_scores = found.scores.get("dense", {})
         return [Hit(chunks[i], fused[i], tuple(sources[i]), dense_scores.get(i)) for i in best[:k]]
 
     def _rerank(
