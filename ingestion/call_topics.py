@@ -50,3 +50,4 @@ def topic_sentences(topic: CallTopic, pages: Sequence[Page]) -> list[tuple[str, 
         for sentence in sentences(text or ""):
             out.append((field, page_of(sentence), sentence))
     return out
+

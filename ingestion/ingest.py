@@ -25,12 +25,13 @@ import numpy as np
 from assistant.config import Settings
 from assistant.errors import EumexError, ParseError
 from assistant.extractive import candidate_sentences
-from assistant.index.call_topics import TopicSentence, write_call_topics
+from assistant.index.call_topics import WHOLE, TopicSentence, write_call_topics
 from assistant.index.catalog import Catalog, DocumentState
 from assistant.index.embed import Embedder, embed_all
 from assistant.index.partner_tables import PartnerData, write_partner_tables
 from assistant.index.vectors import VectorStore
 from assistant.manifest import Document, Manifest
+from assistant.topics.finder import topic_text
 from assistant.types import (
     DENSE_COLLECTIONS,
     PROJECTS,
@@ -50,7 +51,7 @@ from ingestion.parse_pdf import read_pdf
 
 log = logging.getLogger(__name__)
 
-PARSER_VERSION = "pdf-12/cordis-5"  # pdf-11: PDFium text, DRAFT stamps and running headers dropped; 12: call topics
+PARSER_VERSION = "pdf-13/cordis-5"  # pdf-11: PDFium text, no DRAFT stamps or running headers; 12-13: call topics
 CORDIS_PARSERS = {
     "cordis-projects",
     "cordis-participations",
@@ -423,7 +424,12 @@ class Ingestor:
         if todo:
             vectors.update(zip(todo, embed_all(self.embedder, todo, batch_size=self.settings.embed_batch_size,
                                                progress=self.progress, desc=f"topics {label}"[:40]), strict=True))
-        return [TopicSentence(code, n, f, page, s, vectors[s]) for code, n, f, page, s in found]
+        wholes = embed_all(self.embedder, [topic_text(t) for t in topics], batch_size=self.settings.embed_batch_size,
+                           progress=False)
+        return [
+            *(TopicSentence(code, n, f, page, s, vectors[s]) for code, n, f, page, s in found),
+            *(TopicSentence(t.code, -1, WHOLE, None, "", v) for t, v in zip(topics, wholes, strict=True)),
+        ]
 
     def _embed_second(self, chunks: list[Chunk], label: str) -> int:
         """Add the passages that have no vector in the second dense index yet; returns how many."""

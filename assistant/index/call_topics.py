@@ -42,6 +42,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS call_topics_fts USING fts5(
 );
 """
 TITLE, EXPECTED_OUTCOME, SCOPE = "title", "expected_outcome", "scope"
+WHOLE = "whole"  # one vector of the topic's whole text (title, Expected Outcome, Scope); its sentence is empty
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class TopicSentence:
 
     code: str
     n: int
-    field: str  # TITLE, EXPECTED_OUTCOME or SCOPE
+    field: str  # TITLE, EXPECTED_OUTCOME, SCOPE, or WHOLE (the whole text's vector, n = -1)
     page: int | None  # None: it runs over a page break (not quotable with one page)
     sentence: str
     vector: np.ndarray

@@ -1,10 +1,12 @@
 """Rank the Horizon Europe call topics for a research idea, and say why each fits.
 
-Each topic is represented by its own sentences (title, Expected Outcome, Scope), embedded at ingestion. An
-idea (a sentence or an abstract, English or Spanish) is compared with every sentence; a topic is ranked by
-four lists fused by reciprocal rank (no weights to tune): its closest sentence, the mean of its three
-closest, its title, and BM25 over its text (the idea plus its glossary translation). The closest sentences
-that sit whole on one page are the topic's "why it fits", quoted and cited to that page.
+Each topic is represented by its own sentences (title, Expected Outcome, Scope) and by one vector of its whole
+text, embedded at ingestion. An idea (a sentence or an abstract, English or Spanish) is compared with all of
+them; a topic is ranked by five lists fused by reciprocal rank (no weights to tune): its whole text, its
+closest sentence, the mean of its three closest, its title, and BM25 over its text (the idea plus its
+glossary translation). On the development ideas (evals/datasets/topics_dev.jsonl) the five lists gave MRR
+0.81 EN / 0.92 ES, the whole-text vector alone 0.60 / 0.95, the four without it 0.76 / 0.74. The closest
+sentences that sit whole on one page are the topic's "why it fits", quoted and cited to that page.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import date
 import numpy as np
 
 from assistant.extractive import sentences
-from assistant.index.call_topics import TITLE, CallTopicTable, TopicSentence
+from assistant.index.call_topics import TITLE, WHOLE, CallTopicTable, TopicSentence
 from assistant.index.catalog import fts_terms
 from assistant.index.embed import Embedder
 from assistant.textutil import translate_terms
@@ -113,11 +115,14 @@ class TopicFinder:
 
         by_topic: dict[str, list[tuple[float, TopicSentence]]] = defaultdict(list)
         titles: dict[str, float] = {}
+        whole: dict[str, float] = {}
         for item, sim in zip(items, similarity, strict=True):
             if item.code not in topics:
                 continue
             if item.field == TITLE:
                 titles[item.code] = float(sim)
+            elif item.field == WHOLE:
+                whole[item.code] = float(sim)
             else:
                 by_topic[item.code].append((float(sim), item))
         for found in by_topic.values():
@@ -128,7 +133,7 @@ class TopicFinder:
         keyword = {code: score for code, score in self.table.keyword_search(terms, k=200) if code in topics}
 
         fused: dict[str, float] = defaultdict(float)
-        for ranking in (_ranks(best), _ranks(top3), _ranks(titles), _ranks(keyword)):
+        for ranking in (_ranks(whole), _ranks(best), _ranks(top3), _ranks(titles), _ranks(keyword)):
             for code, rank in ranking.items():
                 fused[code] += 1.0 / (RRF_K + rank + 1)
         today = self.today()
