@@ -370,6 +370,13 @@ def card_checks(page: Page, card, topic: dict, citations: dict[int, dict]) -> No
         expect(chip.locator(".chip-quote")).to_have_text(f"“{citations[n]['quote']}”")
         expect(chip.locator("a.chip-title")).to_have_attribute(
             "href", re.compile(rf"^/api/documents/[\w.-]+#page={citations[n]['page']}$"))
+    # every source of the card is cited next to what it supports (title, dates, money, TRL, quotes)
+    chips = {int(n) for n in card.locator(".card-sources .chip").evaluate_all("l => l.map(c => c.dataset.n)")}
+    marked = {int(m.strip("[]")) for m in card.locator("a.marker").all_inner_texts()}
+    assert chips and marked == chips, (topic["code"], sorted(chips - marked), sorted(marked - chips))
+    if topic["deadlines"]:
+        expect(card.locator(".facts dd", has=page.locator("a.marker")).filter(
+            has_text=re.compile(r"20\d\d")).first).to_be_visible()
 
 
 def test_find_calls_in_english_with_filters_and_calendar(browser: Browser, web: tuple[str, Settings]) -> None:
@@ -575,6 +582,8 @@ def test_consortium_check_in_english(browser: Browser, web: tuple[str, Settings]
     # citations: one chip per citation, each opening its PDF page; a marker leads to its chip
     chips = out.locator(".chips .chip")
     expect(chips).to_have_count(len(expected["citations"]))
+    cited = {int(m.strip("[]")) for m in out.locator("a.marker").all_inner_texts()}
+    assert cited == {c["n"] for c in expected["citations"]}  # every source is cited where it applies
     expect(chips.first.locator("a.chip-title")).to_have_attribute("href", re.compile(r"^/api/documents/.+#page=\d+$"))
     marker = out.locator(".condition.not-met a.marker").first
     target = out.locator(marker.get_attribute("href") or "")
