@@ -21,18 +21,18 @@ from assistant.answer import Assistant
 from assistant.config import Settings
 from assistant.conversation import Conversations
 from bots.feedback import FeedbackStore
-from assistant.manifest import Manifest
-from assistant.types import Answer, Delta
+from assistant.manifest import PROGRAMME_LABELS, Manifest
+from assistant.types import Answer, Delta, TopicFilters
 from bots.telegram.access import BotStore
 from bots.telegram.app import start_bot, stop_bot
 from bots.telegram.render import MARKER, MAX_CALLBACK_DATA, split_message, utf16_len
-from tests.fake_telegram import BOT_ID, BOT_USERNAME, FakeTelegram
+from tests.fake_telegram import BOT_ID, BOT_USERNAME, Call, FakeTelegram
 from tests.support import EUMEX, run_cli
 
 TOKEN = "987654321:AAH-secret-test-token-never-in-logs"
 EN_QUESTION = "What is the threshold for individual evaluation criteria in an H2020 e-infrastructure RIA?"
 ES_QUESTION = "¿Qué significa que a mi propuesta le pongan un 3 en un criterio?"
-MENU = ["start", "help", "partners", "lang", "sources", "new", "feedback"]
+MENU = ["start", "help", "topics", "eligibility", "partners", "lang", "sources", "new", "feedback"]
 
 
 def bot_settings(base: Settings, data_dir: Path, fake: FakeTelegram, **changes: Any) -> Settings:
@@ -86,10 +86,15 @@ async def test_polling_start_and_command_menus_in_english_and_spanish(
         spanish = {c["command"]: c["description"] for c in menus["es"]}
         assert "new conversation" in english["new"] and "conversación nueva" in spanish["new"]
         assert "CORDIS" in english["partners"] and "CORDIS" in spanish["partners"]
+        assert "/topics" in english["topics"] and "convocatorias" in spanish["topics"].lower()
+        assert "/eligibility" in english["eligibility"] and "/eligibility" in spanish["eligibility"]
 
         fake.queue(fake.private_message(12, "/help", language="es"))
         [help_es] = await fake.wait_for("sendMessage", chat_id=12)
         assert "/sources — Qué cubren mis fuentes" in help_es.text and f"@{BOT_USERNAME}" in help_es.text
+        assert "/topics — Convocatorias de Horizonte Europa" in help_es.text
+        assert "/eligibility — ¿Puede participar un país" in help_es.text
+        assert "NOMBRE, PAÍS, TIPO" in help_es.text  # how to write a consortium
         assert "/approve" not in help_es.text  # not an admin
 
 
@@ -175,7 +180,8 @@ async def test_spanish_question_gets_spanish_answer(
 
         fake.queue(fake.button_press(22, answer, answer.buttons[0]["callback_data"]))
         card = (await fake.wait_for("sendMessage", chat_id=22, count=2))[1]
-        assert expected.citations[0].quote in card.text and "Horizonte 2020" in card.text
+        spanish_programme = PROGRAMME_LABELS[expected.citations[0].programme][1]  # e.g. "Horizonte 2020"
+        assert expected.citations[0].quote in card.text and spanish_programme in card.text
 
 
 @pytest.mark.asyncio
@@ -518,3 +524,154 @@ def test_cli_without_token_says_how_to_fix_it(full_index: tuple[dict[str, str], 
         "(see docs/telegram.md)."
     ]
 
+
+
+# --- the structured tools: /topics and /eligibility -------------------------------------------------
+IDEA_EN = "early warning of dengue and other climate-sensitive infectious disease outbreaks using satellite data"
+IDEA_ES = "alerta temprana de brotes de dengue y otras enfermedades infecciosas sensibles al clima con datos satelitales"
+
+
+async def reply(fake: FakeTelegram, chat_id: int, before: int, timeout: float = 90) -> list[Call]:
+    """The parts of the bot's next answer in `chat_id` (after the first `before` messages): up to the one
+    that carries the source buttons."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        sent = fake.sent(chat_id=chat_id)[before:]
+        for i, call in enumerate(sent):
+            if call.buttons:
+                return sent[: i + 1]
+        assert asyncio.get_running_loop().time() < deadline, [c.text[:80] for c in sent]
+        await asyncio.sleep(0.05)
+
+
+def numbers(text: str) -> set[int]:
+    return {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+
+
+async def press(fake: FakeTelegram, chat_id: int, part: Call, n: int) -> str:
+    """Press the source button [n] under `part`; return the source card the bot sends."""
+    [button] = [b for b in part.buttons if b["text"].startswith(f"[{n}] ")]
+    before = len(fake.sent(chat_id=chat_id))
+    fake.queue(fake.button_press(chat_id, part, button["callback_data"]))
+    return (await fake.wait_for("sendMessage", chat_id=chat_id, count=before + 1))[before].text
+
+
+@pytest.mark.asyncio
+async def test_topics_command_in_english_and_spanish(
+    full_settings: Settings, assistant: Assistant, tmp_path: Path
+) -> None:
+    expected = assistant.topics(IDEA_EN, TopicFilters(), 5, "en")
+    assert len(expected["topics"]) == 5 and expected["citations"]
+    async with running_bot(full_settings, tmp_path, assistant) as fake:
+        fake.queue(fake.private_message(91, f"/topics {IDEA_EN}"))
+        parts = await reply(fake, 91, 0)
+        assert any(c.params["action"] == "typing" for c in fake.sent("sendChatAction", chat_id=91))
+        assert all(utf16_len(p.text) <= 4096 for p in parts)
+        text = "\n".join(p.text for p in parts)
+        assert text.startswith("Horizon Europe topics that fit (5 shown, best first):")
+        assert text.rstrip().endswith("Tap a source to see its quote and page.")
+        for i, topic in enumerate(expected["topics"], 1):  # the five cards, best first, each with its links
+            assert f"{i}. {topic['code']} — " in text and topic["portal_url"] in text
+        assert " ".join(text.split()).startswith(" ".join(expected["answer"].split()))  # the cited cards
+        # one button per citation, and every [n] of the text has one
+        buttons = parts[-1].buttons
+        assert not any(p.buttons for p in parts[:-1])
+        assert [int(b["text"].split("]")[0][1:]) for b in buttons] == [c["n"] for c in expected["citations"]]
+        assert numbers(text) == {c["n"] for c in expected["citations"]}
+        assert all(re.fullmatch(r"\[\d+\] p\. \d+", b["text"]) for b in buttons), buttons[:3]
+        assert all(len(b["callback_data"].encode()) <= MAX_CALLBACK_DATA for b in buttons)
+        # the button of a "why it fits" quote shows that quote, the work programme and its page
+        why = expected["topics"][0]["why"][0]
+        [cited] = [c for c in expected["citations"]
+                   if " ".join(c["quote"].split()) == " ".join(why["sentence"].split()) and c["page"] == why["page"]]
+        card = await press(fake, 91, parts[-1], cited["n"])
+        assert f"“{cited['quote']}”" in card and f"p. {why['page']}" in card
+        assert "Horizon Europe" in card and "2026-2027" in card and cited["title"] in card
+
+        # Spanish: a Spanish idea from a Spanish-speaking user
+        expected_es = assistant.topics(IDEA_ES, TopicFilters(), 5, "es")
+        fake.queue(fake.private_message(92, f"/topics {IDEA_ES}", language="es"))
+        parts = await reply(fake, 92, 0)
+        text = "\n".join(p.text for p in parts)
+        assert text.startswith("Temas de Horizonte Europa que encajan (se muestran 5, el mejor primero):")
+        assert "Por qué encaja:" in text and "Toca una fuente para ver su cita y su página." in text
+        assert all(t["code"] in text for t in expected_es["topics"])
+        assert len(parts[-1].buttons) == len(expected_es["citations"])
+        card = await press(fake, 92, parts[-1], 1)
+        assert "Horizonte Europa" in card  # the card in the answer's language
+
+        # without an idea: how to use it, in the user's language
+        fake.queue(fake.private_message(93, "/topics"))
+        [usage] = await fake.wait_for("sendMessage", chat_id=93)
+        assert usage.text.startswith("Tell me your research idea") and "/topics early warning" in usage.text
+        fake.queue(fake.private_message(94, "/topics", language="es"))
+        [usage] = await fake.wait_for("sendMessage", chat_id=94)
+        assert usage.text.startswith("Escribe tu idea de investigación")
+
+
+@pytest.mark.asyncio
+async def test_eligibility_command_country_consortium_and_errors(
+    full_settings: Settings, assistant: Assistant, tmp_path: Path
+) -> None:
+    async with running_bot(full_settings, tmp_path, assistant) as fake:
+        # one country, English
+        expected = assistant.eligibility("Mexico", "HES", "RIA", "he", "en")
+        assert expected["citations"]
+        fake.queue(fake.private_message(95, "/eligibility Mexico HES RIA"))
+        parts = await reply(fake, 95, 0)
+        text = "\n".join(p.text for p in parts)
+        assert text.startswith("Mexico — university (HES), RIA (Horizon Europe)\n\n" + expected["answer"])
+        assert expected["funding"] in text and "Tap a source" in text
+        assert numbers(text) == {c["n"] for c in expected["citations"]}
+        assert len(parts[-1].buttons) == len(expected["citations"])
+        card = await press(fake, 95, parts[-1], 1)
+        assert f"“{expected['citations'][0]['quote']}”" in card and f"p. {expected['citations'][0]['page']}" in card
+
+        # one country, Spanish words, a Spanish-speaking user
+        expected_es = assistant.eligibility("México", "PRC", "IA", "he", "es")
+        fake.queue(fake.private_message(96, "/eligibility México empresa IA", language="es"))
+        parts = await reply(fake, 96, 0)
+        text = "\n".join(p.text for p in parts)
+        assert text.startswith("México — empresa (PRC), IA (Horizonte Europa)\n\n" + expected_es["answer"])
+        assert "Toca una fuente" in text and len(parts[-1].buttons) == len(expected_es["citations"])
+
+        # a consortium: one partner per line, the action on the command's line
+        partners = [{"name": "UNAM", "country": "Mexico", "type": "HES"},
+                    {"name": "TU Delft", "country": "Netherlands", "type": "HES"},
+                    {"name": "CSIC", "country": "Spain", "type": "REC"}]
+        consortium = assistant.consortium(partners, "RIA", "he", "en")
+        assert consortium["meets_minimum"] is False  # two countries that fund, three are needed
+        lines = "\n".join(f"{p['name']}, {p['country']}, {p['type']}" for p in partners)
+        fake.queue(fake.private_message(97, f"/eligibility RIA\n{lines}"))
+        parts = await reply(fake, 97, 0)
+        text = "\n".join(p.text for p in parts)
+        assert text.startswith("Consortium of 3 partner(s) — RIA (Horizon Europe)\n\n" + consortium["answer"])
+        assert consortium["summary"] in text and "✗" in text
+        assert len(parts[-1].buttons) == len(consortium["citations"])
+
+        # the same in Spanish, partners separated by ';', types in words
+        consortium_es = assistant.consortium(
+            [{"name": "UNAM", "country": "México", "type": "HES"}, {"name": "CSIC", "country": "España", "type": "REC"}],
+            "CSA", "he", "es")
+        fake.queue(fake.private_message(98, "/eligibility CSA UNAM, México, universidad; CSIC, España, "
+                                            "organismo de investigación", language="es"))
+        parts = await reply(fake, 98, 0)
+        text = "\n".join(p.text for p in parts)
+        assert text.startswith("Consorcio de 2 socio(s) — CSA (Horizonte Europa)\n\n" + consortium_es["answer"])
+
+        # errors: clear messages in the user's language, never a stack trace
+        fake.queue(fake.private_message(99, "/eligibility Atlantis"))
+        [error] = await fake.wait_for("sendMessage", chat_id=99)
+        assert error.text.startswith("Unknown country: 'Atlantis'.")
+        assert error.text.endswith("Type /eligibility to see how to write it.") and not error.buttons
+        fake.queue(fake.private_message(100, "/eligibility Mexco universidad", language="es"))
+        [error] = await fake.wait_for("sendMessage", chat_id=100)
+        assert error.text.startswith("País desconocido: 'Mexco'. ¿Quiso decir México?")
+        fake.queue(fake.private_message(101, "/eligibility RIA\nUNAM, Mexico, HES\nTU Delft, Netherlands, college"))
+        [error] = await fake.wait_for("sendMessage", chat_id=101)
+        assert error.text.startswith("On line “TU Delft, Netherlands, college”, “college” is not a type")
+        fake.queue(fake.private_message(102, "/eligibility"))
+        [usage] = await fake.wait_for("sendMessage", chat_id=102)
+        assert usage.text.startswith("One country: /eligibility COUNTRY [TYPE] [ACTION]")
+        for call in fake.sent():
+            assert "Traceback" not in call.text and "Sorry, something went wrong" not in call.text

@@ -28,7 +28,7 @@ from bots.telegram.access import Access, BotStore, Decision
 from bots.telegram.memory import ChatMemory
 from bots.telegram.messages import t
 from bots.telegram.render import parse_callback, source_card, sources_overview, split_message
-from bots.telegram.reply import answer_partners, answer_question
+from bots.telegram.reply import answer_eligibility, answer_partners, answer_question, answer_topics
 
 log = logging.getLogger("eumex.telegram")
 Context = ContextTypes.DEFAULT_TYPE
@@ -204,6 +204,161 @@ async def partners(update: Update, context: Context) -> None:
     await answer_partners(s.assistant, s.memory, message, query, lang, quote=message.chat.type != ChatType.PRIVATE)
 
 
+# --- the structured tools: topics and eligibility -----------------------------------------------------
+def command_body(message: Message) -> str:
+    """Everything after the command word (/topics@bot …), line breaks kept."""
+    parts = (message.text or "").split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+async def topics(update: Update, context: Context) -> None:
+    """/topics IDEA: the Horizon Europe topics that fit a research idea (the best five), cited."""
+    s = services(context)
+    message = update.effective_message
+    if message is None or update.effective_user is None:
+        return
+    idea = command_body(message)
+    fixed = s.store.language(message.chat_id)
+    lang = fixed or (detect_language(idea) if idea else chat_language(update, s))
+    if not idea:
+        await message.reply_text(t(lang, "topics_usage"))
+        return
+    wait = s.limiter.acquire(str(update.effective_user.id))
+    if wait is not None:
+        await message.reply_text(t(lang, "rate_limited", wait=wait))
+        return
+    group = message.chat.type != ChatType.PRIVATE
+    try:
+        await answer_topics(s.assistant, s.memory, message, idea, lang, quote=group)
+    except QuestionError as exc:  # e.g. an idea too long: the message says what to change
+        await message.reply_text(str(exc), do_quote=group)
+
+
+ENTITY_TYPES = ("HES", "REC", "PRC", "PUB", "OTH")
+TYPE_WORDS = {  # what people write for a type of organisation, English and Spanish
+    "university": "HES", "universidad": "HES", "uni": "HES", "higher education": "HES",
+    "educación superior": "HES", "educacion superior": "HES",
+    "research": "REC", "research organisation": "REC", "research organization": "REC", "research centre": "REC",
+    "research center": "REC", "investigación": "REC", "investigacion": "REC", "organismo de investigación": "REC",
+    "organismo de investigacion": "REC", "centro de investigación": "REC", "centro de investigacion": "REC",
+    "company": "PRC", "business": "PRC", "sme": "PRC", "empresa": "PRC", "pyme": "PRC", "private": "PRC",
+    "public": "PUB", "public body": "PUB", "government": "PUB", "público": "PUB", "publico": "PUB",
+    "organismo público": "PUB", "organismo publico": "PUB", "gobierno": "PUB",
+    "other": "OTH", "otro": "OTH", "ngo": "OTH", "ong": "OTH",
+}
+# (not "SE" alone for MSCA-SE: it is Sweden's country code)
+ACTION_WORDS = {a: a for a in ("RIA", "IA", "CSA", "ERC", "MSCA-DN", "MSCA-PF", "MSCA-SE")}
+PROGRAMME_WORDS = {"HE": "he", "HORIZON-EUROPE": "he", "H2020": "h2020", "HORIZON-2020": "h2020"}
+
+
+def entity_type(word: str) -> str | None:
+    """HES, REC, PRC, PUB or OTH from a code or a word (university, empresa…); None when it is neither."""
+    w = " ".join(word.split()).strip(" .")
+    return w.upper() if w.upper() in ENTITY_TYPES else TYPE_WORDS.get(w.lower())
+
+
+def _option(word: str, request: EligibilityRequest) -> bool:
+    """Take `word` as the action or the programme when it names one."""
+    key = word.upper().strip(" .")
+    if key in ACTION_WORDS:
+        request.action = ACTION_WORDS[key]
+    elif key in PROGRAMME_WORDS:
+        request.programme = PROGRAMME_WORDS[key]
+    else:
+        return False
+    return True
+
+
+@dataclass
+class EligibilityRequest:
+    """What /eligibility asks: one country, or a consortium (partners), with the action and programme."""
+
+    country: str = ""
+    entity_type: str = "HES"
+    partners: list[dict[str, str]] | None = None
+    action: str = "RIA"
+    programme: str = "he"
+    problem: tuple[str, dict[str, str]] | None = None  # (message key, values) when a line is not understood
+
+
+def parse_eligibility(body: str) -> EligibilityRequest:
+    """`/eligibility COUNTRY [TYPE] [ACTION]`, or partner lines `NAME, COUNTRY, TYPE` (one per line, or
+    separated by ';') with the action and programme as words of their own."""
+    request = EligibilityRequest()
+    entries = [part.strip() for line in body.splitlines() for part in line.split(";") if part.strip()]
+    if entries and "," in entries[0]:  # "/eligibility RIA UNAM, MX, HES": the action before the first partner
+        words = entries[0].split()
+        while len(words) > 1 and "," not in words[0] and _option(words[0], request):
+            words = words[1:]
+        entries[0] = " ".join(words)
+    partner_lines = [e for e in entries if "," in e]
+    rest = [w for e in entries if "," not in e for w in e.split() if not _option(w, request)]
+    if len(partner_lines) == 1 and not rest:  # "Mexico, HES": one country and its type, not a consortium
+        fields = [f.strip() for f in partner_lines[0].split(",") if f.strip()]
+        if len(fields) == 2 and entity_type(fields[1]):
+            request.country, request.entity_type = fields[0], entity_type(fields[1]) or "HES"
+            return request
+    if partner_lines:
+        request.partners = []
+        if rest:  # words beside the partner lines that are neither an action nor a programme
+            request.problem = ("eligibility_bad_line", {"line": " ".join(rest)})
+            return request
+        for line in partner_lines:
+            fields = [f.strip() for f in line.split(",")]
+            fields = [f for f in fields if f]
+            kind = entity_type(fields[-1]) if fields else None
+            if len(fields) >= 3:
+                if kind is None:
+                    request.problem = ("eligibility_bad_type", {"line": line, "value": fields[-1]})
+                    return request
+                name, country = ", ".join(fields[:-2]), fields[-2]
+            elif len(fields) == 2:
+                name, country = ("", fields[0]) if kind else (fields[0], fields[1])
+            else:
+                request.problem = ("eligibility_bad_line", {"line": line})
+                return request
+            request.partners.append({"name": name, "country": country, "type": kind or "HES"})
+        return request
+    # one country: the type is the last word (or two) that names one; the country is what is left
+    for size in (2, 1):
+        if len(rest) > size and entity_type(" ".join(rest[-size:])):
+            request.entity_type = entity_type(" ".join(rest[-size:])) or "HES"
+            rest = rest[:-size]
+            break
+    request.country = " ".join(rest)
+    return request
+
+
+async def eligibility(update: Update, context: Context) -> None:
+    """/eligibility COUNTRY [TYPE] [ACTION], or a partner list: the verdict with each reason cited."""
+    s = services(context)
+    message = update.effective_message
+    if message is None or update.effective_user is None:
+        return
+    lang = chat_language(update, s)
+    request = parse_eligibility(command_body(message))
+    if request.problem:
+        key, values = request.problem
+        await message.reply_text(t(lang, key, **values) + "\n\n" + t(lang, "eligibility_try"))
+        return
+    if not request.partners and not request.country:
+        await message.reply_text(t(lang, "eligibility_usage"))
+        return
+    wait = s.limiter.acquire(str(update.effective_user.id))
+    if wait is not None:
+        await message.reply_text(t(lang, "rate_limited", wait=wait))
+        return
+    group = message.chat.type != ChatType.PRIVATE
+    try:
+        await answer_eligibility(
+            s.assistant, s.memory, message, lang, quote=group, country=request.country,
+            entity_type=request.entity_type, partners=request.partners or (), action=request.action,
+            programme=request.programme,
+        )
+    except QuestionError as exc:  # an unknown country (with the closest name), type or action
+        await message.reply_text(f"{exc}\n\n{t(lang, 'eligibility_try')}", do_quote=group)
+
+
 # --- commands ---------------------------------------------------------------------------------------
 async def start(update: Update, context: Context) -> None:
     """Say what the bot does."""
@@ -219,7 +374,7 @@ async def help_command(update: Update, context: Context) -> None:
     lines += [f"/{name} — {t(lang, f'cmd_{name}')}" for name, _ in MENU]
     if update.effective_user and s.access.is_admin(update.effective_user.id):
         lines += [f"/{name} — {t(lang, f'cmd_{name}')}" for name, _ in ADMIN_COMMANDS]
-    lines += ["", t(lang, "help_groups", username=context.bot.username)]
+    lines += ["", t(lang, "help_tools"), "", t(lang, "help_groups", username=context.bot.username)]
     if update.effective_message:
         await update.effective_message.reply_text("\n".join(lines))
 
@@ -340,6 +495,8 @@ async def on_error(update: object, context: Context) -> None:
 MENU: tuple[tuple[str, Callback], ...] = (
     ("start", start),
     ("help", help_command),
+    ("topics", topics),
+    ("eligibility", eligibility),
     ("partners", partners),
     ("lang", set_language),
     ("sources", sources),

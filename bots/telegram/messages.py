@@ -10,6 +10,29 @@ TEXT: dict[str, dict[str, str]] = {
         # command menu (setMyCommands) and /help
         "cmd_start": "What this bot does",
         "cmd_help": "Commands and how to ask",
+        "cmd_topics": "Horizon Europe calls that fit your idea: /topics dengue early warning",
+        "cmd_eligibility": "May a country take part, is it funded: /eligibility Mexico HES RIA",
+        "topics_usage": "Tell me your research idea after the command — a sentence or a whole abstract, e.g.\n"
+        "/topics early warning of dengue outbreaks with satellite data\n\n"
+        "I list the five Horizon Europe topics (2026-2027 work programmes) that fit best, with their dates, "
+        "budget and the quoted reasons.",
+        "eligibility_usage": "One country: /eligibility COUNTRY [TYPE] [ACTION], e.g. /eligibility Mexico HES RIA.\n"
+        "A consortium: one partner per line, NAME, COUNTRY, TYPE, and the action after the command, e.g.\n"
+        "/eligibility RIA\nUNAM, Mexico, HES\nTU Delft, Netherlands, HES\nCSIC, Spain, REC\n\n"
+        "TYPE: HES (university), REC (research organisation), PRC (company), PUB (public body), OTH (other); "
+        "HES when left out. ACTION: RIA, IA, CSA, MSCA-DN, MSCA-PF, MSCA-SE or ERC; RIA when left out.",
+        "eligibility_try": "Type /eligibility to see how to write it.",
+        "eligibility_bad_type": "On line “{line}”, “{value}” is not a type of organisation: use HES (university), "
+        "REC (research organisation), PRC (company), PUB (public body) or OTH (other).",
+        "eligibility_bad_line": "I did not understand the line “{line}”: write each partner as NAME, COUNTRY, TYPE "
+        "(e.g. UNAM, Mexico, HES).",
+        "eligibility_country": "{country} — {type}, {action} (Horizon Europe)",
+        "eligibility_consortium": "Consortium of {n} partner(s) — {action} (Horizon Europe)",
+        "type_HES": "university (HES)",
+        "type_REC": "research organisation (REC)",
+        "type_PRC": "company (PRC)",
+        "type_PUB": "public body (PUB)",
+        "type_OTH": "other (OTH)",
         "cmd_partners": "Find partners in the CORDIS data: /partners geothermal Mexico",
         "partners_usage": "Tell me what the partners should have worked on, e.g. /partners geothermal energy "
         "Mexico, or /partners Mexican organisations.",
@@ -24,6 +47,9 @@ TEXT: dict[str, dict[str, str]] = {
         "/help lists the commands.",
         "help_intro": "Ask a question in plain words, e.g. “Can a Mexican university receive H2020 "
         "funding?”. Tap a numbered source under an answer to see its quote and page.",
+        "help_tools": "/topics followed by your research idea (a sentence or an abstract) lists the Horizon Europe "
+        "calls that fit it. /eligibility Mexico HES RIA says whether an organisation of that country may take "
+        "part and is funded; for a consortium, write one partner per line after the command: NAME, COUNTRY, TYPE.",
         "help_groups": "In a group, mention me (@{username}) or reply to one of my messages.",
         "lang_set": "I will answer in English in this chat.",
         "lang_auto": "I will answer in the language of each question.",
@@ -56,6 +82,30 @@ TEXT: dict[str, dict[str, str]] = {
     "es": {
         "cmd_start": "Qué hace este bot",
         "cmd_help": "Comandos y cómo preguntar",
+        "cmd_topics": "Convocatorias de Horizonte Europa para tu idea: /topics alerta temprana de dengue",
+        "cmd_eligibility": "¿Puede participar un país, recibe fondos?: /eligibility México HES RIA",
+        "topics_usage": "Escribe tu idea de investigación después del comando — una frase o un resumen completo, "
+        "p. ej.\n/topics alerta temprana de brotes de dengue con datos satelitales\n\n"
+        "Te muestro los cinco temas de Horizonte Europa (programas de trabajo 2026-2027) que mejor encajan, con "
+        "sus fechas, presupuesto y los motivos citados.",
+        "eligibility_usage": "Un país: /eligibility PAÍS [TIPO] [ACCIÓN], p. ej. /eligibility México HES RIA.\n"
+        "Un consorcio: un socio por línea, NOMBRE, PAÍS, TIPO, y la acción después del comando, p. ej.\n"
+        "/eligibility RIA\nUNAM, México, HES\nTU Delft, Países Bajos, HES\nCSIC, España, REC\n\n"
+        "TIPO: HES (universidad), REC (organismo de investigación), PRC (empresa), PUB (organismo público), "
+        "OTH (otro); HES si no lo indicas. ACCIÓN: RIA, IA, CSA, MSCA-DN, MSCA-PF, MSCA-SE o ERC; RIA si no la "
+        "indicas.",
+        "eligibility_try": "Escribe /eligibility para ver cómo indicarlo.",
+        "eligibility_bad_type": "En la línea «{line}», «{value}» no es un tipo de organización: usa HES "
+        "(universidad), REC (organismo de investigación), PRC (empresa), PUB (organismo público) u OTH (otro).",
+        "eligibility_bad_line": "No entendí la línea «{line}»: escribe cada socio como NOMBRE, PAÍS, TIPO "
+        "(p. ej. UNAM, México, HES).",
+        "eligibility_country": "{country} — {type}, {action} (Horizonte Europa)",
+        "eligibility_consortium": "Consorcio de {n} socio(s) — {action} (Horizonte Europa)",
+        "type_HES": "universidad (HES)",
+        "type_REC": "organismo de investigación (REC)",
+        "type_PRC": "empresa (PRC)",
+        "type_PUB": "organismo público (PUB)",
+        "type_OTH": "otro (OTH)",
         "cmd_partners": "Buscar socios en los datos de CORDIS: /partners geotermia México",
         "partners_usage": "Dime en qué deberían haber trabajado los socios, p. ej. /partners energía geotérmica "
         "México, o /partners organizaciones mexicanas.",
@@ -70,6 +120,10 @@ TEXT: dict[str, dict[str, str]] = {
         "Pregúntame en español o en inglés. /help muestra los comandos.",
         "help_intro": "Escribe tu pregunta con tus palabras, p. ej. «¿Puede una universidad mexicana recibir "
         "fondos de H2020?». Toca una fuente numerada bajo una respuesta para ver su cita y su página.",
+        "help_tools": "/topics seguido de tu idea de investigación (una frase o un resumen) muestra las "
+        "convocatorias de Horizonte Europa que encajan. /eligibility México HES RIA dice si una organización de "
+        "ese país puede participar y recibe financiación; para un consorcio, escribe un socio por línea después "
+        "del comando: NOMBRE, PAÍS, TIPO.",
         "help_groups": "En un grupo, mencióname (@{username}) o responde a uno de mis mensajes.",
         "lang_set": "Responderé en español en este chat.",
         "lang_auto": "Responderé en el idioma de cada pregunta.",

@@ -7,6 +7,8 @@ and nothing can break the formatting. Telegram turns the URLs into links.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -18,6 +20,8 @@ MAX_MESSAGE = 4096  # Telegram's limit, counted in UTF-16 code units
 MAX_CALLBACK_DATA = 64  # bytes
 MAX_BUTTON_LABEL = 48
 SOURCE_PREFIX = "src"
+COMPACT_AFTER = 8  # more sources than this: short buttons ("[12] p. 213"), several per row
+COMPACT_PER_ROW = 3
 
 MARKER = re.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")  # [3], [1, 2], [1–3]
 QUOTES = re.compile(r"“[^”]*”|«[^»]*»|\"[^\"\n]*\"")
@@ -92,6 +96,25 @@ def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
 
 
 # --- answers ---------------------------------------------------------------------------------------
+def answer_from_json(data: Mapping[str, Any], lang: str, question: str = "", mode: str = "",
+                     header: str = "") -> Answer:
+    """An :class:`Answer` from the JSON of a structured tool (topics, eligibility): its cited text and
+    citations, so it is sent, remembered and given source buttons like any answer. `header` goes first."""
+    citations = tuple(
+        Citation(
+            n=int(c["n"]), document=str(c["document"]), title=str(c["title"]), page=c.get("page"),
+            locator=c.get("locator"), quote=str(c["quote"]), url=c.get("url"),
+            programme=str(c.get("programme") or ""), period=str(c.get("period") or ""),
+            chunk_id=str(c.get("chunk_id") or ""),
+        )
+        for c in data.get("citations", [])
+    )
+    text = str(data.get("answer", ""))
+    if header:
+        text = f"{header}\n\n{text}"
+    return Answer(text, lang, not citations, citations, question=question, mode=mode)
+
+
 def answer_text(answer: Answer) -> str:
     """The answer as the user reads it: the assistant's text, plus a hint when there are sources."""
     if not answer.citations:
@@ -126,9 +149,19 @@ def _short_title(citation: Citation, manifest: Manifest) -> str:
 
 
 def source_keyboard(answer: Answer, answer_id: str, manifest: Manifest) -> InlineKeyboardMarkup | None:
-    """One button per citation, e.g. '[1] H2020 WP 2018-2020 General Annexes · p. 3'."""
+    """One button per citation, e.g. '[1] H2020 WP 2018-2020 General Annexes · p. 3'; when there are many
+    (five topic cards, an eligibility verdict), short ones three to a row: '[12] p. 213'."""
     if not answer.citations:
         return None
+    if len(answer.citations) > COMPACT_AFTER:
+        buttons = [
+            InlineKeyboardButton(f"[{c.n}] {where(c, answer.language) if c.page is not None else 'CORDIS'}",
+                                 callback_data=callback_data(answer_id, c.n))
+            for c in answer.citations
+        ]
+        return InlineKeyboardMarkup(
+            [buttons[i: i + COMPACT_PER_ROW] for i in range(0, len(buttons), COMPACT_PER_ROW)]
+        )
     rows = []
     for c in answer.citations:
         place = where(c, answer.language) if c.page is not None else "CORDIS"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
@@ -19,10 +19,11 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 
 from assistant.answer import Assistant
-from assistant.types import Answer, Final
+from assistant.types import Answer, Final, TopicFilters
 from bots.streaming import answer_events
 from bots.telegram.memory import ChatMemory
-from bots.telegram.render import MAX_MESSAGE, answer_text, source_keyboard, split_message
+from bots.telegram.messages import TEXT, t
+from bots.telegram.render import MAX_MESSAGE, answer_from_json, answer_text, source_keyboard, split_message
 
 log = logging.getLogger("eumex.telegram")
 TYPING_EVERY_S = 4.5  # Telegram shows "typing…" for about 5 s
@@ -105,6 +106,49 @@ async def answer_partners(assistant: Assistant, memory: ChatMemory, message: Mes
     """The partner search (CORDIS data) for `query`, sent like any answer: cited, one button per source."""
     async with typing(message.get_bot(), message.chat_id):
         answer = await asyncio.to_thread(assistant.partner_answer, query, lang)
+    await send_answer(assistant, memory, message, answer, memory.conversation_id(message.chat_id), quote)
+    return answer
+
+
+TOPICS_SHOWN = 5
+
+
+async def answer_topics(assistant: Assistant, memory: ChatMemory, message: Message, idea: str, lang: str,
+                        quote: bool) -> Answer:
+    """The Horizon Europe topics that fit `idea` (the best five), as cited cards with source buttons."""
+    async with typing(message.get_bot(), message.chat_id):
+        data = await asyncio.to_thread(assistant.topics, idea, TopicFilters(), TOPICS_SHOWN, lang)
+    answer = answer_from_json(data, lang, question=idea, mode="topics")
+    await send_answer(assistant, memory, message, answer, memory.conversation_id(message.chat_id), quote)
+    return answer
+
+
+async def answer_eligibility(
+    assistant: Assistant,
+    memory: ChatMemory,
+    message: Message,
+    lang: str,
+    quote: bool,
+    country: str | None = None,
+    entity_type: str = "HES",
+    partners: Sequence[Mapping[str, str]] = (),
+    action: str = "RIA",
+    programme: str = "he",
+) -> Answer:
+    """One country's verdict (`country`) or a consortium's (`partners`), cited, with source buttons.
+    An unknown country, type or action raises QuestionError (its message is in `lang`)."""
+    async with typing(message.get_bot(), message.chat_id):
+        if partners:
+            data = await asyncio.to_thread(assistant.consortium, list(partners), action, programme, lang)
+            header = t(lang, "eligibility_consortium", n=len(partners), action=data.get("action", action))
+        else:
+            data = await asyncio.to_thread(assistant.eligibility, country or "", entity_type, action, programme, lang)
+            code = str(data.get("entity_type", entity_type))
+            kind = t(lang, f"type_{code}") if f"type_{code}" in TEXT["en"] else code
+            header = t(lang, "eligibility_country", country=data.get("country_name", country), type=kind,
+                       action=data.get("action", action))
+    question = message.text or ""
+    answer = answer_from_json(data, lang, question=question, mode="eligibility", header=header)
     await send_answer(assistant, memory, message, answer, memory.conversation_id(message.chat_id), quote)
     return answer
 

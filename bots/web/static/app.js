@@ -89,6 +89,134 @@ const STRINGS = {
     activities: {
       HES: "higher education", REC: "research organisation", PRC: "company", PUB: "public body", OTH: "other",
     },
+    // calls view
+    tabCalls: "Find calls",
+    skipCalls: "Skip to the research idea box",
+    callsIntro: "Describe your research idea: I look for the Horizon Europe topics that fit it in the work " +
+      "programmes 2026–2027 and the ERC work programme 2026. Every reason is quoted from its page.",
+    callsIdea: "Your research idea",
+    callsIdeaPlaceholder: "e.g. Early warning of dengue outbreaks with satellite data and machine learning",
+    callsIdeaHint: "A sentence or a whole abstract, in English or Spanish",
+    callsOpenAfter: "Open after",
+    callsOpenAfterHint: "A deadline on or after this date",
+    callsDeadlineBefore: "Deadline before",
+    callsDeadlineBeforeHint: "A deadline on or before this date",
+    callsPart: "Work programme part",
+    partAny: "Any part",
+    partNames: {
+      2: "Marie Skłodowska-Curie actions", 3: "Research infrastructures", 4: "Health",
+      5: "Culture, creativity and inclusive society", 6: "Civil security for society",
+      7: "Digital, industry and space", 8: "Climate, energy and mobility",
+      9: "Food, bioeconomy, natural resources, agriculture and environment",
+      10: "European innovation ecosystems", 11: "Widening participation and the European Research Area",
+      12: "Missions", ERC: "European Research Council",
+    },
+    partLabel: "Part {p}",
+    callsInternational: "International cooperation",
+    callsInternationalHint: "Only topics that mention international cooperation or a region outside the EU",
+    callsSearch: "Find calls",
+    callsNeed: "Describe your idea first: a sentence or an abstract.",
+    callsBadDates: "“Deadline before” is earlier than “Open after”: no topic can match both.",
+    callsSearching: "Looking for topics that fit…",
+    callsFound: "{n} topics that fit, best first (today is {today}).",
+    callsNone: "No topic in my sources fits this idea with these filters. Try fewer filters or other words.",
+    topicActionNames: {
+      RIA: "Research and innovation action", IA: "Innovation action", CSA: "Coordination and support action",
+      COFUND: "Programme co-fund action", PCP: "Pre-commercial procurement", PPI: "Public procurement of innovation",
+      PRIZE: "Prize", "MSCA-DN": "MSCA Doctoral networks", "MSCA-PF": "MSCA Postdoctoral fellowships",
+      "MSCA-SE": "MSCA Staff exchanges", "MSCA-COFUND": "MSCA COFUND", "ERC-StG": "ERC Starting grant",
+      "ERC-CoG": "ERC Consolidator grant", "ERC-AdG": "ERC Advanced grant", "ERC-SyG": "ERC Synergy grant",
+      "ERC-PoC": "ERC Proof of concept", "ERC-PLUS": "ERC Plus",
+    },
+    topicStatus: { open: "Open", forthcoming: "Forthcoming", closed: "Closed" },
+    nextDeadline: "next deadline {d}",
+    opensOn: "opens {d}",
+    factCall: "Call",
+    factAction: "Type of action",
+    factOpens: "Opens",
+    factDeadline: "Deadline",
+    factDeadlines: "Deadlines",
+    stages: { "First Stage": "first stage", "Second Stage": "second stage" },
+    factBudget: "Topic budget",
+    factContribution: "EU contribution per project",
+    factProjects: "Projects funded",
+    factTrl: "Technology readiness",
+    factLumpSum: "Funding",
+    lumpSum: "lump sum",
+    factWp: "Work programme",
+    million: "€{m} million",
+    whyFits: "Why it fits",
+    nonEu: "Participants from outside the EU",
+    nonEuNone: "This topic's conditions say nothing specific about participants from outside the EU: the " +
+      "general rules apply (check them in the Eligibility tab).",
+    regions: "Regions named",
+    topicPdf: "Topic text, p. {p} (PDF)",
+    portal: "Funding & Tenders portal",
+    newTab: "(opens in a new tab)",
+    pick: "Add to calendar: {code}",
+    pickShort: "Add to calendar",
+    picked: "{n} topic(s) picked for the calendar.",
+    pickHint: "Tick topics to download their deadlines as a calendar file.",
+    downloadIcs: "Download calendar (.ics)",
+    cardSources: "Sources ({n})",
+    // eligibility view
+    tabEligibility: "Eligibility",
+    skipEligibility: "Skip to the consortium check",
+    consortiumTitle: "Consortium check",
+    consortiumIntro: "Does a Horizon Europe consortium meet the minimum composition, and who is funded? " +
+      "Add the partners and choose the type of action.",
+    partnersLegend: "Partners",
+    partnerN: "Partner {n}",
+    nameLabel: "Name (optional)",
+    countryLabel: "Country",
+    countryPlaceholder: "e.g. Mexico",
+    countryHint: "A name in English or Spanish, or a two-letter code (MX)",
+    typeLabel: "Type of organisation",
+    entityTypes: { HES: "University", REC: "Research organisation", PRC: "Company", PUB: "Public body", OTH: "Other" },
+    removePartner: "Remove partner {n}",
+    addPartner: "Add a partner",
+    exampleConsortium: "Fill in an example",
+    consortiumCheck: "Check the consortium",
+    consortiumNeed: "Add at least one partner with its country.",
+    partnerNeedsCountry: "Partner {n} needs a country.",
+    eligActionNames: {
+      RIA: "Research and innovation action", IA: "Innovation action", CSA: "Coordination and support action",
+      "MSCA-DN": "MSCA Doctoral networks", "MSCA-PF": "MSCA Postdoctoral fellowships",
+      "MSCA-SE": "MSCA Staff exchanges", ERC: "ERC grant",
+    },
+    checking: "Checking the rules…",
+    consortiumResults: "Consortium verdict",
+    meets: "Meets the minimum composition",
+    fails: "Does not meet the minimum composition",
+    noVerdict: "No verdict on the composition",
+    conditionsTitle: "Conditions",
+    met: "met",
+    notMet: "not met",
+    fixesTitle: "What would fix it",
+    partnerTable: "Partners: role and funding",
+    colPartner: "Partner",
+    colCountry: "Country",
+    colType: "Type",
+    colRole: "Role",
+    colFunded: "Funded",
+    colCounts: "Counts for the composition",
+    roleNames: {
+      beneficiary: "Beneficiary", affiliated_entity: "Affiliated entity", associated_partner: "Associated partner",
+    },
+    roleNone: "Cannot take part",
+    fundedValues: { yes: "Yes", no: "No", conditional: "Conditional", not_stated: "Not stated" },
+    yes: "Yes",
+    no: "No",
+    notesTitle: "Notes",
+    countryTitle: "One organisation",
+    countryIntro: "May an organisation from this country take part, and is it funded?",
+    countryCheck: "Check",
+    countryNeed: "Type a country (a name or a two-letter code).",
+    countryResults: "Verdict",
+    mayTakePart: "May take part",
+    mayNotTakePart: "May not take part",
+    fundedAuto: "funded automatically",
+    notFundedAuto: "not funded automatically",
   },
   es: {
     skip: "Ir al cuadro de la pregunta",
@@ -177,6 +305,137 @@ const STRINGS = {
       HES: "educación superior", REC: "organismo de investigación", PRC: "empresa", PUB: "organismo público",
       OTH: "otro",
     },
+    // calls view
+    tabCalls: "Convocatorias",
+    skipCalls: "Ir al cuadro de la idea de investigación",
+    callsIntro: "Describe tu idea de investigación: busco los temas (topics) de Horizonte Europa que encajan en " +
+      "los programas de trabajo 2026–2027 y en el del ERC 2026. Cada motivo se cita de su página.",
+    callsIdea: "Tu idea de investigación",
+    callsIdeaPlaceholder: "p. ej. Alerta temprana de brotes de dengue con datos satelitales y aprendizaje automático",
+    callsIdeaHint: "Una frase o un resumen completo, en español o en inglés",
+    callsOpenAfter: "Abierta después del",
+    callsOpenAfterHint: "Un cierre en esta fecha o después",
+    callsDeadlineBefore: "Cierre antes del",
+    callsDeadlineBeforeHint: "Un cierre en esta fecha o antes",
+    callsPart: "Parte del programa de trabajo",
+    partAny: "Cualquier parte",
+    partNames: {
+      2: "Acciones Marie Skłodowska-Curie", 3: "Infraestructuras de investigación", 4: "Salud",
+      5: "Cultura, creatividad y sociedad inclusiva", 6: "Seguridad civil para la sociedad",
+      7: "Digital, industria y espacio", 8: "Clima, energía y movilidad",
+      9: "Alimentación, bioeconomía, recursos naturales, agricultura y medio ambiente",
+      10: "Ecosistemas europeos de innovación", 11: "Ampliar la participación y el Espacio Europeo de Investigación",
+      12: "Misiones", ERC: "Consejo Europeo de Investigación (ERC)",
+    },
+    partLabel: "Parte {p}",
+    callsInternational: "Cooperación internacional",
+    callsInternationalHint: "Solo temas que mencionan la cooperación internacional o una región fuera de la UE",
+    callsSearch: "Buscar convocatorias",
+    callsNeed: "Primero describe tu idea: una frase o un resumen.",
+    callsBadDates: "«Cierre antes del» es anterior a «Abierta después del»: ningún tema puede cumplir ambas.",
+    callsSearching: "Buscando temas que encajen…",
+    callsFound: "{n} temas que encajan, el mejor primero (hoy es {today}).",
+    callsNone: "Ningún tema de mis fuentes encaja con esta idea y estos filtros. Prueba con menos filtros u otras palabras.",
+    topicActionNames: {
+      RIA: "Acción de investigación e innovación", IA: "Acción de innovación",
+      CSA: "Acción de coordinación y apoyo", COFUND: "Acción de cofinanciación de programas",
+      PCP: "Compra precomercial", PPI: "Compra pública de innovación", PRIZE: "Premio",
+      "MSCA-DN": "MSCA Redes doctorales", "MSCA-PF": "MSCA Becas posdoctorales",
+      "MSCA-SE": "MSCA Intercambios de personal", "MSCA-COFUND": "MSCA COFUND",
+      "ERC-StG": "ERC Starting grant", "ERC-CoG": "ERC Consolidator grant", "ERC-AdG": "ERC Advanced grant",
+      "ERC-SyG": "ERC Synergy grant", "ERC-PoC": "ERC Prueba de concepto", "ERC-PLUS": "ERC Plus",
+    },
+    topicStatus: { open: "Abierta", forthcoming: "Próxima", closed: "Cerrada" },
+    nextDeadline: "próximo cierre {d}",
+    opensOn: "abre el {d}",
+    factCall: "Convocatoria",
+    factAction: "Tipo de acción",
+    factOpens: "Apertura",
+    factDeadline: "Cierre",
+    factDeadlines: "Cierres",
+    stages: { "First Stage": "primera fase", "Second Stage": "segunda fase" },
+    factBudget: "Presupuesto del tema",
+    factContribution: "Contribución de la UE por proyecto",
+    factProjects: "Proyectos financiados",
+    factTrl: "Nivel de madurez tecnológica",
+    factLumpSum: "Financiación",
+    lumpSum: "suma global (lump sum)",
+    factWp: "Programa de trabajo",
+    million: "{m} millones de €",
+    whyFits: "Por qué encaja",
+    nonEu: "Participantes de fuera de la UE",
+    nonEuNone: "Las condiciones de este tema no dicen nada específico sobre participantes de fuera de la UE: " +
+      "se aplican las reglas generales (compruébalas en la pestaña Elegibilidad).",
+    regions: "Regiones mencionadas",
+    topicPdf: "Texto del tema, p. {p} (PDF)",
+    portal: "Portal Funding & Tenders",
+    newTab: "(se abre en una pestaña nueva)",
+    pick: "Añadir al calendario: {code}",
+    pickShort: "Añadir al calendario",
+    picked: "{n} tema(s) elegido(s) para el calendario.",
+    pickHint: "Marca temas para descargar sus cierres como archivo de calendario.",
+    downloadIcs: "Descargar calendario (.ics)",
+    cardSources: "Fuentes ({n})",
+    // eligibility view
+    tabEligibility: "Elegibilidad",
+    skipEligibility: "Ir a la comprobación del consorcio",
+    consortiumTitle: "Comprobar un consorcio",
+    consortiumIntro: "¿Cumple un consorcio de Horizonte Europa la composición mínima, y quién recibe " +
+      "financiación? Añade los socios y elige el tipo de acción.",
+    partnersLegend: "Socios",
+    partnerN: "Socio {n}",
+    nameLabel: "Nombre (opcional)",
+    countryLabel: "País",
+    countryPlaceholder: "p. ej. México",
+    countryHint: "Un nombre en español o en inglés, o un código de dos letras (MX)",
+    typeLabel: "Tipo de organización",
+    entityTypes: {
+      HES: "Universidad", REC: "Organismo de investigación", PRC: "Empresa", PUB: "Organismo público", OTH: "Otro",
+    },
+    removePartner: "Quitar el socio {n}",
+    addPartner: "Añadir un socio",
+    exampleConsortium: "Rellenar un ejemplo",
+    consortiumCheck: "Comprobar el consorcio",
+    consortiumNeed: "Añade al menos un socio con su país.",
+    partnerNeedsCountry: "Falta el país del socio {n}.",
+    eligActionNames: {
+      RIA: "Acción de investigación e innovación", IA: "Acción de innovación",
+      CSA: "Acción de coordinación y apoyo", "MSCA-DN": "MSCA Redes doctorales",
+      "MSCA-PF": "MSCA Becas posdoctorales", "MSCA-SE": "MSCA Intercambios de personal", ERC: "Subvención del ERC",
+    },
+    checking: "Comprobando las reglas…",
+    consortiumResults: "Veredicto sobre el consorcio",
+    meets: "Cumple la composición mínima",
+    fails: "No cumple la composición mínima",
+    noVerdict: "Sin veredicto sobre la composición",
+    conditionsTitle: "Condiciones",
+    met: "se cumple",
+    notMet: "no se cumple",
+    fixesTitle: "Qué lo arreglaría",
+    partnerTable: "Socios: función y financiación",
+    colPartner: "Socio",
+    colCountry: "País",
+    colType: "Tipo",
+    colRole: "Función",
+    colFunded: "Financiado",
+    colCounts: "Cuenta para la composición",
+    roleNames: {
+      beneficiary: "Beneficiario", affiliated_entity: "Entidad afiliada", associated_partner: "Socio asociado",
+    },
+    roleNone: "No puede participar",
+    fundedValues: { yes: "Sí", no: "No", conditional: "Con condiciones", not_stated: "No consta" },
+    yes: "Sí",
+    no: "No",
+    notesTitle: "Notas",
+    countryTitle: "Una organización",
+    countryIntro: "¿Puede participar una organización de este país, y recibe financiación?",
+    countryCheck: "Comprobar",
+    countryNeed: "Escribe un país (un nombre o un código de dos letras).",
+    countryResults: "Veredicto",
+    mayTakePart: "Puede participar",
+    mayNotTakePart: "No puede participar",
+    fundedAuto: "financiación automática",
+    notFundedAuto: "sin financiación automática",
   },
 };
 
@@ -194,8 +453,12 @@ const state = {
   docsByPath: new Map(), // corpus path -> document from /api/documents
   documents: [],
   busy: false,
-  view: "ask", // "ask" | "partners"
+  view: "ask", // "ask" | "calls" | "eligibility" | "partners"
   partners: { params: null, result: null, error: "", lang: "", busy: false, token: 0 },
+  // Each tool keeps what was asked, the answer and the language it was asked in (a language switch asks again).
+  calls: { params: null, result: null, error: "", lang: "", busy: false, token: 0, picked: new Set(), icsError: "" },
+  consortium: { params: null, result: null, error: "", lang: "", busy: false, token: 0, rows: [] },
+  country: { params: null, result: null, error: "", lang: "", busy: false, token: 0 },
 };
 
 const $ = (id) => document.getElementById(id);
@@ -256,9 +519,20 @@ function applyLanguage(lang) {
   renderHistory();
   renderSkip();
   renderActions();
+  renderToolOptions();
+  renderPartnerRows();
   const partners = state.partners;
   if (partners.result && partners.lang !== lang && !partners.busy) searchPartners(partners.params);
   else renderPartners();
+  // The server writes its verdicts and cards in the page's language: ask again in the new one.
+  const again = (tool, run, render) => {
+    const st = state[tool];
+    if (st.result && st.lang !== lang && !st.busy) run(st.params);
+    else render();
+  };
+  again("calls", findCalls, renderCalls);
+  again("consortium", checkConsortium, renderConsortium);
+  again("country", checkCountry, renderCountry);
 }
 
 function renderExamples() {
@@ -286,6 +560,9 @@ async function loadDocuments() {
   renderCoverage();
   renderHistory(); // citation links need the document ids
   renderPartners();
+  renderCalls();
+  renderConsortium();
+  renderCountry();
 }
 
 function programmeLabel(code) {
@@ -625,11 +902,18 @@ function tabKeys(event) {
   setView(tabs[(next + tabs.length) % tabs.length].dataset.view, true);
 }
 
+const SKIPS = {
+  ask: ["#question", "skip"],
+  calls: ["#calls-idea", "skipCalls"],
+  eligibility: ["#partner-country-1", "skipEligibility"],
+  partners: ["#partners-q", "skipPartners"],
+};
+
 function renderSkip() {
   const skip = document.querySelector(".skip");
-  const partners = state.view === "partners";
-  skip.href = partners ? "#partners-q" : "#question";
-  skip.textContent = tr(partners ? "skipPartners" : "skip");
+  const [href, key] = SKIPS[state.view] || SKIPS.ask;
+  skip.href = href;
+  skip.textContent = tr(key);
 }
 
 function renderActions() {
@@ -843,6 +1127,718 @@ function renderPartners() {
   }
 }
 
+// --- shared by the tool views (find calls, eligibility) -------------------------------------------
+const TOPIC_ACTIONS = ["RIA", "IA", "CSA", "COFUND", "PCP", "PPI", "PRIZE", "MSCA-DN", "MSCA-PF", "MSCA-SE",
+  "MSCA-COFUND", "ERC-StG", "ERC-CoG", "ERC-AdG", "ERC-SyG", "ERC-PoC", "ERC-PLUS"];
+const WP_PARTS = ["2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "ERC"];
+const ELIG_ACTIONS = ["RIA", "IA", "CSA", "MSCA-DN", "MSCA-PF", "MSCA-SE", "ERC"];
+const ENTITY_TYPES = ["HES", "REC", "PRC", "PUB", "OTH"];
+// How the server writes dates and amounts in its cited text (assistant/topics/render.py), to find the
+// citation markers that follow each fact.
+const SERVER_MONTHS = {
+  en: "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(" "),
+  es: "ene feb mar abr may jun jul ago sep oct nov dic".split(" "),
+};
+const EXAMPLE_CONSORTIUM = [
+  { name: "Universidad Nacional Autónoma de México", country: "Mexico", type: "HES" },
+  { name: "Technische Universität München", country: "Germany", type: "HES" },
+  { name: "Consejo Superior de Investigaciones Científicas", country: "ES", type: "REC" },
+];
+const blankRow = () => ({ name: "", country: "", type: "HES" });
+state.consortium.rows = [blankRow(), blankRow(), blankRow()];
+
+function locale() {
+  return state.lang === "es" ? "es-ES" : "en-GB";
+}
+
+function fmtDate(iso) {
+  if (!iso) return "";
+  const d = new Date(iso + "T00:00:00Z");
+  if (Number.isNaN(d.getTime())) return iso;
+  return new Intl.DateTimeFormat(locale(), { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" })
+    .format(d);
+}
+
+function serverDate(iso, lang) {
+  const [y, m, d] = iso.split("-").map(Number);
+  return d + " " + SERVER_MONTHS[lang === "es" ? "es" : "en"][m - 1] + " " + y;
+}
+
+function fmtMillions(eur) {
+  const m = new Intl.NumberFormat(locale(), { maximumFractionDigits: 2 }).format(eur / 1e6);
+  return tr("million", { m });
+}
+
+function options(select, items, anyLabel) {
+  const value = select.value;
+  const opts = items.map(([v, label]) => el("option", { value: v, text: label }));
+  if (anyLabel) opts.unshift(el("option", { value: "", text: anyLabel }));
+  select.replaceChildren(...opts);
+  if ([...select.options].some((o) => o.value === value)) select.value = value;
+}
+
+function renderToolOptions() {
+  const topicNames = tr("topicActionNames");
+  options($("calls-action"), TOPIC_ACTIONS.map((a) => [a, a + " — " + topicNames[a]]), tr("actionAny"));
+  const parts = tr("partNames");
+  options($("calls-part"), WP_PARTS.map((p) => [p, (p === "ERC" ? "ERC" : tr("partLabel", { p })) + " — " + parts[p]]),
+    tr("partAny"));
+  const eligNames = tr("eligActionNames");
+  const actions = ELIG_ACTIONS.map((a) => [a, a + " — " + eligNames[a]]);
+  options($("consortium-action"), actions);
+  options($("country-action"), actions);
+  options($("country-type"), typeOptions());
+}
+
+function typeOptions() {
+  const names = tr("entityTypes");
+  return ENTITY_TYPES.map((t) => [t, names[t] + " (" + t + ")"]);
+}
+
+function clearFormError(form, box) {
+  box.hidden = true;
+  box.textContent = "";
+  for (const node of form.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
+}
+
+function showFormError(box, message, field) {
+  box.textContent = message;
+  box.hidden = false;
+  if (field) {
+    field.setAttribute("aria-invalid", "true");
+    field.focus();
+  }
+}
+
+// The citation numbers written right after `fragment` in the server's cited text ("… [3] [4]"); the first
+// occurrence followed by markers wins (a summary may repeat a sentence without them).
+function markersAfter(text, fragment) {
+  if (!text || !fragment) return [];
+  let from = 0;
+  for (;;) {
+    const at = text.indexOf(fragment, from);
+    if (at < 0) return [];
+    const rest = text.slice(at + fragment.length);
+    const found = /^(?:\s*\[\d+\])+/.exec(rest);
+    if (found) return [...found[0].matchAll(/\[(\d+)\]/g)].map((m) => Number(m[1]));
+    from = at + 1;
+  }
+}
+
+// Like markersAfter, but the fact's words may go on a little ("12.00 million [3]", "15 Sep 2026 (Second
+// Stage) [2]") before the markers: up to the next marker, semicolon or line end.
+function markersNear(text, fragment) {
+  if (!text || !fragment) return [];
+  let from = 0;
+  for (;;) {
+    const at = text.indexOf(fragment, from);
+    if (at < 0) return [];
+    const rest = text.slice(at + fragment.length);
+    const found = /^[^[;\n]*?((?:\s*\[\d+\])+)/.exec(rest);
+    if (found) return [...found[1].matchAll(/\[(\d+)\]/g)].map((m) => Number(m[1]));
+    from = at + 1;
+  }
+}
+
+// [n] links to the chip `prefix + n` of the same view.
+function markers(numbers, byN, prefix) {
+  const out = [];
+  for (const n of [...new Set(numbers)]) {
+    const citation = byN.get(n);
+    if (!citation) continue;
+    out.push(" ", markerLink(citation, "#" + prefix + n, tr("source", { n }), false));
+  }
+  return out;
+}
+
+function chipList(citations, prefix) {
+  return el("ol", { class: "chips" }, ...citations.map((c) => {
+    const chip = citationChip(c);
+    chip.id = prefix + c.n;
+    chip.tabIndex = -1;
+    return chip;
+  }));
+}
+
+// A marker leads to its chip: open the (collapsed) sources around it, bring it into view and focus it.
+function followMarker(event) {
+  const link = event.target.closest("a.marker");
+  const href = link && link.getAttribute("href");
+  if (!href || !href.startsWith("#")) return;
+  const target = document.getElementById(href.slice(1));
+  if (!target) return;
+  event.preventDefault();
+  const box = target.closest("details");
+  if (box) box.open = true;
+  target.scrollIntoView({ block: "center" });
+  target.focus({ preventScroll: true });
+  target.classList.remove("flash");
+  void target.offsetWidth; // restart the highlight
+  target.classList.add("flash");
+}
+
+// Paragraphs from the server's cited text: "Heading:" lines, "- item" lists, [n] markers to the chips.
+function citedLines(text, byN, prefix) {
+  const nodes = [];
+  let list = null;
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    const item = /^\s*-\s+(.*)$/.exec(line);
+    const target = item ? el("li") : el("p", { class: /:\s*$/.test(line) ? "cited-heading" : "cited-line" });
+    for (const part of (item ? item[1] : line).split(/(\[\d+\])/)) {
+      const m = /^\[(\d+)\]$/.exec(part);
+      const citation = m && byN.get(Number(m[1]));
+      if (citation) target.append(markerLink(citation, "#" + prefix + citation.n, tr("source", { n: citation.n }), false));
+      else if (part) target.append(part);
+    }
+    if (item) {
+      if (!list) {
+        list = el("ul", { class: "cited-list" });
+        nodes.push(list);
+      }
+      list.append(target);
+    } else {
+      list = null;
+      nodes.push(target);
+    }
+  }
+  return nodes;
+}
+
+async function getJson(url, init) {
+  try {
+    const response = await fetch(url, init);
+    if (response.ok) return { result: await response.json(), error: "" };
+    return { result: null, error: await problemMessage(response) };
+  } catch (err) {
+    return { result: null, error: tr("network") };
+  }
+}
+
+// Run one request of a tool; a newer request of the same tool wins.
+async function runTool(tool, params, request, render, button) {
+  const st = state[tool];
+  const token = ++st.token;
+  Object.assign(st, { params, busy: true, error: "" });
+  if (button) button.disabled = true;
+  render();
+  const { result, error } = await request(params);
+  if (token !== st.token) return false;
+  Object.assign(st, { result, error, lang: state.lang, busy: false });
+  if (button) button.disabled = false;
+  render();
+  return true;
+}
+
+function busyState(section, status, out, message) {
+  section.setAttribute("aria-busy", "true");
+  status.textContent = message;
+  out.replaceChildren(el("p", { class: "status", text: message }));
+}
+
+// Scroll the view so the start of fresh results shows (on a phone they are below the form).
+function revealIn(boxId, node) {
+  const box = $(boxId);
+  if (!node) return;
+  const top = node.getBoundingClientRect().top - box.getBoundingClientRect().top;
+  if (top > box.clientHeight * 0.6 || top < 0) box.scrollTop += top - 8;
+}
+
+// --- find calls -------------------------------------------------------------------------------------
+function readCallsForm() {
+  const form = $("calls-form");
+  const box = $("calls-form-error");
+  clearFormError(form, box);
+  const q = $("calls-idea").value.trim();
+  if (!q) {
+    showFormError(box, tr("callsNeed"), $("calls-idea"));
+    return null;
+  }
+  const params = {
+    q,
+    open_after: $("calls-open-after").value,
+    deadline_before: $("calls-deadline-before").value,
+    action: $("calls-action").value,
+    part: $("calls-part").value,
+    international: $("calls-international").checked,
+  };
+  if (params.open_after && params.deadline_before && params.deadline_before < params.open_after) {
+    showFormError(box, tr("callsBadDates"), $("calls-deadline-before"));
+    return null;
+  }
+  return params;
+}
+
+async function findCalls(params, reveal) {
+  const request = (p) => {
+    const query = new URLSearchParams({ q: p.q, lang: state.lang, n: "10" });
+    for (const key of ["open_after", "deadline_before", "action", "part"]) if (p[key]) query.append(key, p[key]);
+    if (p.international) query.append("international", "true");
+    return getJson("/api/topics?" + query.toString());
+  };
+  state.calls.icsError = "";
+  const done = await runTool("calls", params, request, renderCalls, $("calls-search"));
+  if (done && reveal) revealIn("calls", $("calls-output").firstElementChild);
+}
+
+// The lines of the server's cited text that belong to topic number `i` (its card).
+function topicBlock(answer, topic, i) {
+  const lines = (answer || "").split("\n");
+  const start = lines.findIndex((l) => l.startsWith(i + ". " + topic.code + " "));
+  if (start < 0) return "";
+  let end = start + 1;
+  while (end < lines.length && !/^\d+\. /.test(lines[end])) end++;
+  return lines.slice(start, end).join("\n");
+}
+
+function statusBadge(topic) {
+  const label = tr("topicStatus")[topic.status] || topic.status;
+  let detail = "";
+  if (topic.next_deadline) detail = tr("nextDeadline", { d: fmtDate(topic.next_deadline) });
+  if (topic.status === "forthcoming" && topic.opening_date) detail = tr("opensOn", { d: fmtDate(topic.opening_date) }) +
+    (detail ? " · " + detail : "");
+  return el("p", { class: "topic-status" },
+    el("span", { class: "status-badge status-" + topic.status, text: label }),
+    detail ? el("span", { class: "status-detail", text: detail }) : null);
+}
+
+function factRow(label, value, marks) {
+  if (!value) return [];
+  return [el("dt", { text: label }), el("dd", {}, value, ...(marks || []))];
+}
+
+function topicCard(topic, i, result) {
+  const lang = state.calls.lang || state.lang;
+  const byN = new Map(result.citations.map((c) => [c.n, c]));
+  const block = topicBlock(result.answer, topic, i);
+  const prefix = "tc-" + i + "-";
+  const mark = (numbers) => markers(numbers, byN, prefix);
+  const near = (fragment) => mark(markersNear(block, fragment));
+  const doc = state.docsByPath.get(topic.document);
+  const pickId = "pick-" + i;
+  const pick = el("input", {
+    type: "checkbox", id: pickId, class: "topic-pick", value: topic.code,
+    "aria-label": tr("pick", { code: topic.code }),
+  });
+  pick.checked = state.calls.picked.has(topic.code);
+  pick.addEventListener("change", () => {
+    if (pick.checked) state.calls.picked.add(topic.code);
+    else state.calls.picked.delete(topic.code);
+    state.calls.icsError = "";
+    renderCalendarBar();
+  });
+  const card = el("li", { class: "topic-card", "data-code": topic.code },
+    el("div", { class: "topic-top" },
+      el("p", { class: "topic-code", text: topic.code }),
+      el("div", { class: "topic-pick-box" }, pick,
+        el("label", { for: pickId, text: tr("pickShort") }))),
+    el("h3", { class: "topic-title" }, topic.title, ...mark(markersAfter(block, topic.code + " — " + topic.title))),
+    statusBadge(topic));
+
+  const names = tr("topicActionNames");
+  const action = topic.action ? topic.action + (names[topic.action] ? " — " + names[topic.action] : "") : topic.type_of_action;
+  const deadlines = topic.deadlines.map((d, k) => {
+    const stage = topic.deadline_stages[k];
+    return fmtDate(d) + (stage ? " (" + (tr("stages")[stage] || stage) + ")" : "");
+  }).join(", ");
+  // the server's words for each fact, to find the markers that cite it
+  const lastDeadline = topic.deadlines.length ? " " + serverDate(topic.deadlines[topic.deadlines.length - 1], lang) : "";
+  const millionsText = (v) => (v / 1e6).toFixed(2);
+  let contribution = "";
+  let contributionText = "";
+  if (topic.contribution_max_eur) {
+    const low = topic.contribution_min_eur || topic.contribution_max_eur;
+    const high = topic.contribution_max_eur;
+    contribution = low === high ? fmtMillions(low) : fmtMillions(low) + " – " + fmtMillions(high);
+    contributionText = "EUR " + (low === high ? millionsText(high) : millionsText(low) + "-" + millionsText(high));
+  }
+  // the budget comes first in the server's line: the contribution is looked for after it (they may be equal)
+  const budgetAt = topic.budget_eur ? block.indexOf("EUR " + millionsText(topic.budget_eur)) : -1;
+  const afterBudget = budgetAt < 0 ? 0 : budgetAt + 1;
+  const part = topic.part === "ERC" ? "ERC" : tr("partLabel", { p: topic.part });
+  const wpName = (doc && doc.short_title) || topic.document;
+  const wp = /\b(Part|ERC)\b/.test(wpName) ? wpName : wpName + " · " + part;
+  card.append(el("dl", { class: "facts" },
+    ...factRow(tr("factCall"), [topic.call, topic.call_title].filter(Boolean).join(" — ")),
+    ...factRow(tr("factAction"), action),
+    ...factRow(tr("factOpens"), fmtDate(topic.opening_date),
+      topic.opening_date ? mark(markersAfter(block, " " + serverDate(topic.opening_date, lang))) : []),
+    ...factRow(tr(topic.deadlines.length > 1 ? "factDeadlines" : "factDeadline"), deadlines,
+      lastDeadline ? near(lastDeadline) : []),
+    ...factRow(tr("factBudget"), topic.budget_eur ? fmtMillions(topic.budget_eur) : "",
+      topic.budget_eur ? near("EUR " + millionsText(topic.budget_eur)) : []),
+    ...factRow(tr("factContribution"), contribution, contributionText
+      ? mark(markersNear(block.slice(afterBudget), contributionText)) : []),
+    ...factRow(tr("factProjects"), topic.projects ? String(topic.projects) : ""),
+    ...factRow(tr("factTrl"), topic.trl ? "TRL " + topic.trl : "", topic.trl ? near("TRL " + topic.trl) : []),
+    ...factRow(tr("factLumpSum"), topic.lump_sum ? tr("lumpSum") : ""),
+    ...factRow(tr("factWp"), wp)));
+
+  // Why it fits: only the sentences the server could cite (a quote that does not check out is not shown).
+  const why = topic.why
+    .map((w) => ({ w, n: markersAfter(block, "“" + w.sentence + "”") }))
+    .filter((x) => x.n.length);
+  if (why.length) {
+    card.append(el("h4", { class: "topic-sub", text: tr("whyFits") }),
+      el("ul", { class: "quotes" }, ...why.map(({ w, n }) => el("li", {},
+        el("q", { class: "quote", lang: "en", text: w.sentence }), ...mark(n)))));
+  }
+  const nonEu = topic.non_eu
+    .map((text) => ({ text, n: markersAfter(block, "“" + text + "”") }))
+    .filter((x) => x.n.length);
+  card.append(el("h4", { class: "topic-sub", text: tr("nonEu") }));
+  if (nonEu.length) {
+    card.append(el("ul", { class: "quotes" }, ...nonEu.map(({ text, n }) => el("li", {},
+      el("q", { class: "quote", lang: "en", text }), ...mark(n)))));
+  } else {
+    card.append(el("p", { class: "muted non-eu-none", text: tr("nonEuNone") }));
+  }
+  if (topic.regions.length) card.append(el("p", { class: "muted", text: tr("regions") + ": " + topic.regions.join(", ") }));
+
+  const links = el("p", { class: "topic-links" });
+  if (doc && doc.viewable) {
+    links.append(el("a", {
+      class: "topic-pdf", href: documentUrl(doc, topic.pages[0]), target: "_blank", rel: "noopener",
+      title: tr("newTab"), text: tr("topicPdf", { p: topic.pages[0] }),
+    }));
+  }
+  links.append(el("a", {
+    class: "topic-portal", href: topic.portal_url, target: "_blank", rel: "noopener noreferrer",
+    title: tr("newTab"), text: tr("portal"),
+  }));
+  card.append(links);
+
+  const numbers = [...new Set([...block.matchAll(/\[(\d+)\]/g)].map((m) => Number(m[1])))];
+  const cited = numbers.map((n) => byN.get(n)).filter(Boolean);
+  if (cited.length) {
+    card.append(el("details", { class: "card-sources" },
+      el("summary", { text: tr("cardSources", { n: cited.length }) }), chipList(cited, prefix)));
+  }
+  return card;
+}
+
+function renderCalendarBar() {
+  const bar = $("calendar-bar");
+  if (!bar) return;
+  const n = state.calls.picked.size;
+  bar.querySelector(".calendar-count").textContent = n ? tr("picked", { n }) : tr("pickHint");
+  bar.querySelector("button").disabled = n === 0;
+  const error = bar.querySelector(".calendar-error");
+  error.textContent = state.calls.icsError;
+  error.hidden = !state.calls.icsError;
+}
+
+async function downloadCalendar() {
+  const codes = [...state.calls.picked];
+  if (!codes.length) return;
+  const query = new URLSearchParams();
+  for (const code of codes) query.append("code", code);
+  try {
+    const response = await fetch("/api/topics/calendar?" + query.toString());
+    if (!response.ok) {
+      state.calls.icsError = await problemMessage(response);
+    } else {
+      const blob = await response.blob();
+      const url = URL.createObjectURL(blob);
+      const link = el("a", { href: url, download: "horizon-europe-deadlines.ics", hidden: true });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      state.calls.icsError = "";
+    }
+  } catch (err) {
+    state.calls.icsError = tr("network");
+  }
+  renderCalendarBar();
+}
+
+function renderCalls() {
+  const out = $("calls-output");
+  const status = $("calls-status");
+  const section = $("calls-results");
+  const { result, error, busy } = state.calls;
+  if (busy) {
+    busyState(section, status, out, tr("callsSearching"));
+    return;
+  }
+  section.removeAttribute("aria-busy");
+  out.replaceChildren();
+  status.textContent = "";
+  if (error) {
+    out.append(errorBubble(error));
+    return;
+  }
+  if (!result) return;
+  if (!result.topics.length) {
+    status.textContent = tr("callsNone");
+    out.append(el("p", { class: "notice", text: tr("callsNone") }));
+    return;
+  }
+  const summary = tr("callsFound", { n: result.topics.length, today: fmtDate(result.today) });
+  status.textContent = summary;
+  out.append(el("p", { class: "partners-summary calls-summary", text: summary }),
+    el("div", { class: "calendar-bar", id: "calendar-bar" },
+      el("p", { class: "calendar-count", "aria-live": "polite" }),
+      el("button", { type: "button", id: "download-ics", text: tr("downloadIcs"), onclick: downloadCalendar }),
+      el("p", { class: "calendar-error form-error", role: "alert", hidden: true })),
+    el("ol", { class: "topic-cards" }, ...result.topics.map((t, i) => topicCard(t, i + 1, result))));
+  renderCalendarBar();
+}
+
+// --- eligibility: consortium -----------------------------------------------------------------------
+function renderPartnerRows() {
+  const list = $("partner-rows");
+  const rows = state.consortium.rows;
+  const focused = document.activeElement && list.contains(document.activeElement) ? document.activeElement.id : "";
+  list.replaceChildren(...rows.map((row, k) => {
+    const n = k + 1;
+    const name = el("input", { id: "partner-name-" + n, type: "text", maxlength: 200, autocomplete: "off" });
+    name.value = row.name;
+    name.addEventListener("input", () => { row.name = name.value; });
+    const country = el("input", {
+      id: "partner-country-" + n, type: "text", maxlength: 80, spellcheck: "false", autocomplete: "off",
+      placeholder: tr("countryPlaceholder"), "aria-describedby": "partner-country-hint",
+    });
+    country.value = row.country;
+    country.addEventListener("input", () => { row.country = country.value; country.removeAttribute("aria-invalid"); });
+    const type = el("select", { id: "partner-type-" + n });
+    options(type, typeOptions());
+    type.value = row.type;
+    type.addEventListener("change", () => { row.type = type.value; });
+    const remove = el("button", {
+      type: "button", class: "secondary remove-partner", "aria-label": tr("removePartner", { n }),
+      title: tr("removePartner", { n }), text: "×", disabled: rows.length <= 1,
+      onclick: () => {
+        rows.splice(k, 1);
+        renderPartnerRows();
+        const next = $("partner-country-" + Math.min(n, rows.length));
+        if (next) next.focus();
+      },
+    });
+    return el("li", { class: "partner-row", role: "group", "aria-labelledby": "partner-n-" + n },
+      el("p", { class: "partner-n", id: "partner-n-" + n, text: tr("partnerN", { n }) }),
+      el("div", { class: "field" }, el("label", { for: name.id, text: tr("nameLabel") }), name),
+      el("div", { class: "field" }, el("label", { for: country.id, text: tr("countryLabel") }), country),
+      el("div", { class: "field" }, el("label", { for: type.id, text: tr("typeLabel") }), type),
+      remove);
+  }), el("li", { class: "partner-hint-row" },
+    el("p", { id: "partner-country-hint", class: "field-hint", text: tr("countryHint") })));
+  if (focused && $(focused)) $(focused).focus();
+}
+
+function readConsortiumForm() {
+  const form = $("consortium-form");
+  const box = $("consortium-form-error");
+  clearFormError(form, box);
+  const partners = [];
+  for (const [k, row] of state.consortium.rows.entries()) {
+    const name = row.name.trim();
+    const country = row.country.trim();
+    if (!name && !country) continue;
+    if (!country) {
+      showFormError(box, tr("partnerNeedsCountry", { n: k + 1 }), $("partner-country-" + (k + 1)));
+      return null;
+    }
+    partners.push({ name, country, type: row.type });
+  }
+  if (!partners.length) {
+    showFormError(box, tr("consortiumNeed"), $("partner-country-1"));
+    return null;
+  }
+  return { partners, action: $("consortium-action").value };
+}
+
+async function checkConsortium(params, reveal) {
+  const request = (p) => getJson("/api/eligibility", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ partners: p.partners, action: p.action, programme: "he", lang: state.lang }),
+  });
+  const done = await runTool("consortium", params, request, renderConsortium, $("consortium-check"));
+  if (done && reveal) revealIn("eligibility", $("consortium-output").firstElementChild);
+}
+
+// The summary's first words repeat the verdict's title ("Does not meet the minimum composition: …").
+function withoutTitle(summary, title) {
+  const head = summary.slice(0, title.length);
+  if (head.toLowerCase() !== title.toLowerCase()) return summary;
+  const rest = summary.slice(title.length).replace(/^[\s.:]+/, "");
+  return rest ? rest.charAt(0).toUpperCase() + rest.slice(1) : "";
+}
+
+function yesNo(value) {
+  return value ? tr("yes") : tr("no");
+}
+
+function renderConsortium() {
+  const out = $("consortium-output");
+  const status = $("consortium-status");
+  const section = $("consortium-results");
+  const { result, error, busy } = state.consortium;
+  if (busy) {
+    busyState(section, status, out, tr("checking"));
+    return;
+  }
+  section.removeAttribute("aria-busy");
+  out.replaceChildren();
+  status.textContent = "";
+  if (error) {
+    out.append(errorBubble(error));
+    return;
+  }
+  if (!result) return;
+  const byN = new Map(result.citations.map((c) => [c.n, c]));
+  const prefix = "cc-";
+  const mark = (text) => markers(markersAfter(result.answer, text), byN, prefix);
+  const kind = result.meets_minimum === true ? "ok" : result.meets_minimum === false ? "fail" : "unknown";
+  const title = tr(kind === "ok" ? "meets" : kind === "fail" ? "fails" : "noVerdict");
+  status.textContent = title;
+  const verdict = el("div", { class: "verdict verdict-" + kind },
+    el("p", { class: "verdict-title" },
+      el("span", { class: "verdict-icon", "aria-hidden": "true", text: kind === "ok" ? "✓" : kind === "fail" ? "✗" : "?" }),
+      title),
+    el("p", { class: "verdict-summary", text: withoutTitle(result.summary, title) }));
+  out.append(verdict);
+  if (result.conditions.length) {
+    out.append(el("h3", { class: "tool-sub", text: tr("conditionsTitle") }),
+      el("ul", { class: "conditions" }, ...result.conditions.map((c) => el("li", {
+        class: c.met ? "condition met" : "condition not-met", "data-code": c.code,
+      },
+      el("span", { class: "condition-mark", "aria-hidden": "true", text: c.met ? "✓" : "✗" }),
+      el("span", { class: "visually-hidden", text: (c.met ? tr("met") : tr("notMet")) + ": " }),
+      el("span", {}, c.text, ...mark(c.text))))));
+  }
+  if (result.fixes.length) {
+    out.append(el("h3", { class: "tool-sub", text: tr("fixesTitle") }),
+      el("ul", { class: "fixes" }, ...result.fixes.map((f) => el("li", {}, f, ...mark(f)))));
+  }
+  const roles = tr("roleNames");
+  const funded = tr("fundedValues");
+  const head = ["colPartner", "colCountry", "colType", "colRole", "colFunded", "colCounts"].map((k) => tr(k));
+  const rows = [];
+  result.partners.forEach((p) => {
+    const cells = [
+      el("span", {}, el("span", { class: "org-name", text: p.name || p.country }),
+        el("span", { class: "partner-funding", text: p.funding })),
+      p.country, p.entity_type,
+      p.role ? roles[p.role] || p.role : tr("roleNone"),
+      funded[p.funded] || p.funded,
+      yesNo(p.counts_for_composition),
+    ];
+    rows.push(el("tr", { class: p.problems.length ? "has-problems" : null },
+      ...cells.map((c, k) => el(k === 0 ? "th" : "td", {
+        scope: k === 0 ? "row" : null, "data-label": head[k], class: k === 0 ? null : "short",
+      }, c))));
+    if (p.problems.length) {
+      rows.push(el("tr", { class: "problems-row" }, el("td", { colspan: 6 },
+        el("ul", { class: "problems" }, ...p.problems.map((text) => el("li", {}, text, ...mark(text)))))));
+    }
+  });
+  out.append(el("h3", { class: "tool-sub", id: "partner-table-title", text: tr("partnerTable") }),
+    el("div", { class: "table-box" }, el("table", { class: "partner-table", "aria-labelledby": "partner-table-title" },
+      el("thead", {}, el("tr", {}, ...head.map((h) => el("th", { scope: "col", text: h })))),
+      el("tbody", {}, ...rows))));
+  if (result.notes.length) {
+    out.append(el("h3", { class: "tool-sub", text: tr("notesTitle") }),
+      el("ul", { class: "notes" }, ...result.notes.map((n) => el("li", {}, n, ...mark(n)))));
+  }
+  if (result.citations.length) {
+    out.append(el("h3", { class: "sources-title", text: tr("sources") }), chipList(result.citations, prefix));
+  }
+}
+
+// --- eligibility: one country -----------------------------------------------------------------------
+function readCountryForm() {
+  const form = $("country-form");
+  const box = $("country-form-error");
+  clearFormError(form, box);
+  const country = $("country-name").value.trim();
+  if (!country) {
+    showFormError(box, tr("countryNeed"), $("country-name"));
+    return null;
+  }
+  return { country, type: $("country-type").value, action: $("country-action").value };
+}
+
+async function checkCountry(params, reveal) {
+  const request = (p) => getJson("/api/eligibility?" + new URLSearchParams({
+    country: p.country, type: p.type, action: p.action, programme: "he", lang: state.lang,
+  }).toString());
+  const done = await runTool("country", params, request, renderCountry, $("country-check"));
+  if (done && reveal) revealIn("eligibility", $("country-output").firstElementChild);
+}
+
+function renderCountry() {
+  const out = $("country-output");
+  const status = $("country-status");
+  const section = $("country-results");
+  const { result, error, busy } = state.country;
+  if (busy) {
+    busyState(section, status, out, tr("checking"));
+    return;
+  }
+  section.removeAttribute("aria-busy");
+  out.replaceChildren();
+  status.textContent = "";
+  if (error) {
+    out.append(errorBubble(error));
+    return;
+  }
+  if (!result) return;
+  const byN = new Map(result.citations.map((c) => [c.n, c]));
+  let kind = "unknown";
+  let title = result.country_name;
+  if (result.may_participate === false) {
+    kind = "fail";
+    title += ": " + tr("mayNotTakePart");
+  } else if (result.may_participate === true) {
+    kind = result.funded_automatically ? "ok" : "partial";
+    title += ": " + tr("mayTakePart") + " · " + tr(result.funded_automatically ? "fundedAuto" : "notFundedAuto");
+  }
+  status.textContent = title;
+  out.append(el("div", { class: "verdict verdict-" + kind, lang: state.country.lang || null },
+    el("p", { class: "verdict-title" },
+      el("span", { class: "verdict-icon", "aria-hidden": "true",
+        text: { ok: "✓", fail: "✗", partial: "!", unknown: "?" }[kind] }), title),
+    el("div", { class: "verdict-text" }, ...citedLines(result.answer, byN, "ec-"))));
+  if (result.citations.length) {
+    out.append(el("h3", { class: "sources-title", text: tr("sources") }), chipList(result.citations, "ec-"));
+  }
+}
+
+function initTools() {
+  renderToolOptions();
+  renderPartnerRows();
+  $("calls-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const params = readCallsForm();
+    if (params) findCalls(params, true);
+  });
+  $("add-partner").addEventListener("click", () => {
+    state.consortium.rows.push(blankRow());
+    renderPartnerRows();
+    $("partner-name-" + state.consortium.rows.length).focus();
+  });
+  $("consortium-example").addEventListener("click", () => {
+    state.consortium.rows = EXAMPLE_CONSORTIUM.map((r) => ({ ...r }));
+    $("consortium-action").value = "RIA";
+    renderPartnerRows();
+    $("partner-country-1").focus();
+  });
+  $("consortium-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const params = readConsortiumForm();
+    if (params) checkConsortium(params, true);
+  });
+  $("country-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const params = readCountryForm();
+    if (params) checkCountry(params, true);
+  });
+  for (const id of ["calls", "eligibility"]) $(id).addEventListener("click", followMarker);
+}
+
 // --- wiring ------------------------------------------------------------------------------------
 function init() {
   loadConversation();
@@ -874,6 +1870,7 @@ function init() {
     const params = readPartnersForm();
     if (params) searchPartners(params, true);
   });
+  initTools();
   loadDocuments();
 }
 
