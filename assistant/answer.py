@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 
 # Support thresholds, calibrated on evals/datasets/dev.jsonl (see docs/answering.md).
 MIN_SIMILARITY = 0.15  # cosine between the question and the best answer sentence
+MIN_SIMILARITY_ACROSS = 0.10  # the same when they are in different languages (USE's cosines run lower)
 MIN_SCORE = 0.345  # similarity + lexical overlap bonus of the best sentence
 NO_CORDIS = "The index has no CORDIS data - run `eumex ingest` (with the CORDIS files in the corpus)."
 NO_RULES = (
@@ -376,9 +377,10 @@ class Assistant:
     def _extractive(self, reading: Reading, hits: list[Hit], vector: Any) -> Answer:
         picks = self.extractive.pick(vector, reading.query, hits)
         best = max(picks, key=lambda p: p.score) if picks else None  # picks come in reading order
+        across = best is not None and best.chunk.language != reading.query.language
         supported = (
             best is not None
-            and best.similarity >= MIN_SIMILARITY
+            and best.similarity >= (MIN_SIMILARITY_ACROSS if across else MIN_SIMILARITY)
             and best.score >= MIN_SCORE
             and (in_domain(reading.standalone) or bool(reading.query.identifiers))
         )

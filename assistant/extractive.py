@@ -20,7 +20,11 @@ from assistant.query import Query
 from assistant.textutil import TOPIC_CODE, content_words, stem, translate_terms
 from assistant.types import DOCUMENTS, Chunk, Hit
 
-SENTENCE_END = re.compile(r"(?<=[.!?;])\s+(?=[A-ZÁÉÍÓÚÑ¿¡“\"(•\d])|\s*•\s+|(?<=:)\s+(?=[A-ZÁÉÍÓÚÑ•])")
+# Where a sentence ends: after . ! ? ; before a capital; at a bullet (•, or a dash that starts a line:
+# "- Convert the final Part B into PDF format…"); after a colon before a capital.
+SENTENCE_END = re.compile(
+    r"(?<=[.!?;])\s+(?=[A-ZÁÉÍÓÚÑ¿¡“\"(•\d])|\s*•\s+|\n[-–]\s+(?=\S)|(?<=:)\s+(?=[A-ZÁÉÍÓÚÑ•])"
+)
 # Where a passage breaks whatever the punctuation: before a footnote at the foot of a page (a line that
 # starts with its number: "86 Please note that ..."), and at a form's answer box ("... sub-contracted) Y/N").
 BREAK = re.compile(r"\n\d{1,3} (?=[A-Z(]|www|http)|\s+Y/N\b")
@@ -51,6 +55,7 @@ REFERENCE = re.compile(
 )
 YEARS = re.compile(r"\b(19|20)\d\d\s*[-–/]\s*(19|20)?\d\d\b")
 QUANTITY_BONUS = 0.1
+ECHO_SHARE, ECHO_PENALTY = 0.25, 0.15  # a sentence with under a quarter of words not in the question
 LABEL_WORDS = 8  # a part ending in a colon with at most this many words is a label ("Page limit:")
 CONTEXT = 300  # characters of the page read on each side of a passage to complete its cut sentences
 
@@ -288,6 +293,10 @@ class ExtractiveAnswerer:
                 # across languages, the question's glossary terms stand for it
                 overlap = max(overlap, len(asked_translated & terms) / len(asked_translated))
             brevity = 0.08 if len(sentence) < 45 else 0.0
+            # a sentence that only repeats the question's own words says nothing about it (a glossary entry
+            # "Consejo Nacional: Consejo Nacional de Humanidades, Ciencias y Tecnologías;" for "¿Qué es el
+            # Consejo Nacional…?")
+            echo = ECHO_PENALTY if terms and len(terms - q_terms) < ECHO_SHARE * len(terms) else 0.0
             # a sentence about another country's arrangements (e.g. China's co-funding mechanism) does not
             # answer a question about Mexico
             elsewhere = 0.12 if asked and (places := self._places(sentence)) and not places & asked else 0.0
@@ -301,7 +310,7 @@ class ExtractiveAnswerer:
             amount = QUANTITY_BONUS if quantity and NUMBER.search(_without_references(sentence)) else 0.0
             score = (
                 float(sim) + 0.35 * overlap + 0.1 * heading[hit.chunk.id] + 0.08 / (rank + 1)
-                + naming + amount - brevity - elsewhere
+                + naming + amount - brevity - elsewhere - echo
             )
             scored.append(Pick(hit.chunk, sentence, score, float(sim), elsewhere > 0))
         scored.sort(key=lambda p: -p.score)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from assistant.manifest import Document, Manifest
+from assistant.manifest import PROGRAMME_LABELS, Document, Manifest
 from assistant.textutil import TOPIC_CODE, fold
 
 INJECTION = re.compile(
@@ -96,23 +96,33 @@ def missing_documents(question: str, manifest: Manifest) -> list[Document]:
 
 
 def coverage(manifest: Manifest, lang: str) -> str:
-    """One line on what the corpus covers, derived from the manifest so it cannot drift."""
+    """One line on what the corpus covers, by programme, derived from the manifest so it cannot drift:
+    "Horizon Europe: the work programmes 2026-2027 (12 parts), the Regulation …; Horizon 2020: …"."""
+    es = lang == "es"
     groups: dict[str, list[str]] = {}
+    programmes: dict[str, list[str]] = {}
     for doc in manifest.present:
         if doc.parser in {"none", "cordis-countries", "cordis-activity-types", "cordis-funding-schemes",
                           "cordis-action-types"}:
             continue
-        label = doc.describe(lang)
-        groups.setdefault(doc.kind, [])
+        label = PROGRAMME_LABELS.get(doc.programme, (doc.programme, doc.programme))[1 if es else 0]
+        entries = groups.setdefault(label, [])
         if doc.kind in {"dataset", "reference-data"}:
-            entry = "CORDIS H2020 projects, participants and topics" if lang == "en" else (
-                "proyectos, participantes y temas H2020 de CORDIS"
-            )
+            entry = "CORDIS projects, participants and topics" if not es else "proyectos, participantes y temas de CORDIS"
+        elif doc.kind == "work-programme":
+            programmes.setdefault(label, []).append(doc.period)
+            continue
         else:
-            entry = doc.short_title or label
-        if entry not in groups[doc.kind]:
-            groups[doc.kind].append(entry)
-    return "; ".join(dict.fromkeys(e for entries in groups.values() for e in entries))
+            entry = doc.short_title or doc.title
+        if entry not in entries:
+            entries.append(entry)
+    for label, periods in programmes.items():
+        years = sorted({y for p in periods for y in PERIOD_YEARS.findall(p)})
+        span = f"{years[0]}-{years[-1]}" if years else ""
+        parts = f"{len(periods)} {'partes' if es else 'parts'}"
+        wp = f"programas de trabajo {span} ({parts})" if es else f"work programmes {span} ({parts})"
+        groups.setdefault(label, []).insert(0, wp)
+    return "; ".join(f"{label}: {', '.join(entries)}" for label, entries in groups.items())
 
 
 ABSENT_PROGRAMMES = {
@@ -146,23 +156,34 @@ def names_h2020_topic(question: str) -> bool:
     return any(int(code[-4:]) <= 2020 for code in TOPIC_CODE.findall(question))
 
 
+def call_years(manifest: Manifest) -> set[int]:
+    """The years the present work programmes have calls for (their periods: 2014-2015 ... 2026-2027)."""
+    years: set[int] = set()
+    for doc in manifest.present:
+        if doc.kind == "work-programme":
+            found = [int(y) for y in PERIOD_YEARS.findall(doc.period)]
+            if found:
+                years |= set(range(min(found), max(found) + 1))
+    return years
+
+
 def last_call_year(manifest: Manifest) -> int:
-    """The last year any present work programme has calls for (its period's last year)."""
-    years = [int(y) for d in manifest.present if d.kind == "work-programme" for y in PERIOD_YEARS.findall(d.period)]
-    return max(years, default=2020)
+    """The last year any present work programme has calls for."""
+    return max(call_years(manifest), default=2020)
 
 
 def later_period(question: str, manifest: Manifest) -> int | None:
-    """The year of a call, deadline or budget the question asks about when it is later than any work
-    programme in the sources covers ("MSCA 2028 deadline" when the last is 2026-2027). Questions about the
-    2023 law, about projects (CORDIS lists projects running later) or naming an H2020 topic code are not."""
-    last = last_call_year(manifest)
-    later = [int(y) for y in CALL_YEAR.findall(question) if int(y) > last]
-    if not later or not CALL_WORDS.search(question):
+    """The year of a call, deadline or budget the question asks about when no work programme in the sources
+    covers it: later than the last ("MSCA 2028 deadline"), or between the programmes' work programmes ("MSCA
+    2025" when the sources hold H2020's up to 2020 and Horizon Europe's 2026-2027). Questions about the 2023
+    law, about projects (CORDIS lists projects running later) or naming an H2020 topic code are not."""
+    covered = call_years(manifest)
+    outside = [int(y) for y in CALL_YEAR.findall(question) if int(y) not in covered]
+    if not outside or not CALL_WORDS.search(question):
         return None
     if LATER_EXCEPTIONS.search(question) or names_h2020_topic(question):
         return None
-    return later[0]
+    return outside[0]
 
 
 DOMAIN = re.compile(

@@ -25,8 +25,8 @@ TEXT: dict[str, dict[str, str]] = {
         "(2014-2020), not necessarily Horizon Europe's.",
         "absent_programme": "My sources do not include any {programme} text yet, so I can't answer this "
         "reliably. The official texts start at {url}.",
-        "later_period": "My sources end with the work programmes for {last}: they hold no call, deadline or "
-        "budget for {year}.",
+        "later_period": "My sources hold the work programmes of Horizon 2020 (2014-2020) and of Horizon Europe "
+        "up to {last}: none of them has a call, deadline or budget for {year}.",
         "injection": "I answer questions from my sources only, and I don't follow instructions written "
         "inside questions or documents.",
         "empty": "Please type a question.",
@@ -68,8 +68,8 @@ TEXT: dict[str, dict[str, str]] = {
         "cerrado (2014-2020), no necesariamente las de Horizonte Europa.",
         "absent_programme": "Mis fuentes aún no incluyen ningún texto de {programme}, así que no puedo "
         "responder esto con fiabilidad. Los textos oficiales empiezan en {url}.",
-        "later_period": "Mis fuentes terminan con los programas de trabajo de {last}: no contienen ninguna "
-        "convocatoria, fecha límite ni presupuesto de {year}.",
+        "later_period": "Mis fuentes contienen los programas de trabajo de Horizonte 2020 (2014-2020) y de "
+        "Horizonte Europa hasta {last}: ninguno tiene convocatoria, fecha límite ni presupuesto de {year}.",
         "injection": "Solo respondo preguntas con base en mis fuentes y no sigo instrucciones escritas dentro "
         "de las preguntas o de los documentos.",
         "empty": "Escribe una pregunta, por favor.",

@@ -127,5 +127,7 @@ def index_stats(settings: Settings) -> dict[str, object]:
         "catalog_integrity": index.catalog.integrity(),
         "documents": index.catalog.stats_by_document(),
         "partners": index.partner_tables.counts(),
+        "call_topics": index.call_topics.count(),
+        "eligibility_rules": index.catalog.eligibility_rules() is not None,
     }
 

@@ -206,6 +206,10 @@ def stats(settings: Settings, as_json: bool) -> None:
         f"  partner index: {partners['projects']} projects, {partners['participations']} participations of "
         f"{partners['organisations']} organisations in {partners['projects_with_participants']} projects"
     )
+    click.echo(
+        f"  Horizon Europe call topics: {data['call_topics']}; eligibility rules: "
+        + ("read from the documents" if data["eligibility_rules"] else "none (no General Annexes ingested)")
+    )
     for d in data["documents"]:  # type: ignore[attr-defined]
         click.echo(f"  {d['path']:<80} pages {d['pages']:>4}  chunks {d['chunks']:>6}  rows {d['records']:>6}")
     if counts["chunks"] == 0:

@@ -51,7 +51,8 @@ from ingestion.parse_pdf import read_pdf
 
 log = logging.getLogger(__name__)
 
-PARSER_VERSION = "pdf-13/cordis-5"  # pdf-11: PDFium text, no DRAFT stamps or running headers; 12-13: call topics
+PARSER_VERSION = "pdf-14/cordis-5"  # pdf-11: PDFium text, no DRAFT stamps or running headers; 12-13: call
+# topics; 14: a dash that starts a line is a bullet (answer sentences split there)
 CORDIS_PARSERS = {
     "cordis-projects",
     "cordis-participations",

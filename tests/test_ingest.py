@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -74,13 +73,15 @@ def _settings(tmp_path: Path, corpus: Path, docs: list, **kw: object) -> Setting
 def test_full_corpus_is_indexed_and_consistent(full_index, corpus_dir: Path, manifest) -> None:  # type: ignore[no-untyped-def]
     env, summary = full_index
     ingestible = sum(d.ingestible for d in manifest.documents)
-    assert ingestible == 17  # 8 PDFs + 9 CORDIS files (3 of them reference tables for the partner index)
+    assert ingestible == 33  # 24 PDFs (8 H2020/Mexico, 16 Horizon Europe) + 9 CORDIS files
     # (with EUMEX_TEST_DATA_DIR the session may start from a kept index: indexed + unchanged is what counts)
     m = re.search(r"documents: (\d+) indexed, (\d+) unchanged, 0 removed, 0 failed", summary)
     assert m and int(m.group(1)) + int(m.group(2)) == ingestible, summary
     stats = json.loads(run_cli(["stats", "--json"], env).stdout)
     assert stats["consistent"] is True
-    assert stats["catalog"]["pages"] == 87 + 183 + 215 + 28 + 4 + 4 + 6 + 52
+    assert stats["catalog"]["pages"] == 87 + 183 + 215 + 28 + 4 + 4 + 6 + 52 + 2626  # 2,626 Horizon Europe pages
+    assert stats["call_topics"] == 540  # the 2026-2027 work programmes' topics (tests/test_parse_topics.py)
+    assert stats["eligibility_rules"] is True  # read from the General Annexes and the rules texts
     assert stats["catalog"]["chunks_projects"] >= 35381  # every H2020 project has a record
     topics = _unique_topic_codes(corpus_dir)
     assert 2000 < topics < 3112  # 3,112 rows, some topics under several programme parts
@@ -137,13 +138,14 @@ def test_dense_search_is_cross_lingual(full_index) -> None:  # type: ignore[no-u
 
 
 def test_vectors_are_kept_per_passage_language(full_index) -> None:  # type: ignore[no-untyped-def]
-    """Both dense indexes (USE for passages and topics, e5 for passages) hold each chunk in the collection
-    of its language, and exactly the catalog's chunks."""
+    """The dense index (USE, passages and topics) holds each chunk in the collection of its language, and
+    exactly the catalog's chunks (the second, e5, index is checked on a small corpus against a Chroma
+    server: test_same_code_path_against_chroma_server)."""
     env, _ = full_index
     settings = Settings(corpus_dir=Path(env["EUMEX_CORPUS_DIR"]), data_dir=Path(env["EUMEX_DATA_DIR"]))
     index = open_index(settings)
-    assert index.second_store is not None and index.second_store.embedder.name != index.embedder.name
-    for store, collections in ((index.store, DENSE_COLLECTIONS), (index.second_store, (DOCUMENTS,))):
+    assert index.second_store is None  # off by default: docs/benchmarks.md
+    for store, collections in ((index.store, DENSE_COLLECTIONS),):
         for coll in collections:
             for language in LANGUAGES:
                 expected = {
@@ -153,7 +155,7 @@ def test_vectors_are_kept_per_passage_language(full_index) -> None:  # type: ign
                     )
                 }
                 assert store.all_ids(coll, language) == expected, (store.embedder.name, coll, language)
-    assert index.second_store.all_ids(DOCUMENTS, "es")  # the Mexican law
+    assert index.store.all_ids(DOCUMENTS, "es")  # the Mexican law
 
 
 def test_an_index_from_before_the_language_collections_is_moved_not_rebuilt(tmp_path: Path, small_corpus) -> None:  # type: ignore[no-untyped-def]
@@ -267,7 +269,7 @@ def test_unchanged_rerun_does_no_embedding_work(full_index) -> None:  # type: ig
     env, _ = full_index
     result = run_cli(["ingest", "--quiet"], env)
     assert result.returncode == 0, result.stderr
-    assert "0 indexed, 17 unchanged" in result.stdout
+    assert "0 indexed, 33 unchanged" in result.stdout
     assert re.search(r"embedded: 0\b", result.stdout)
 
 
@@ -474,7 +476,8 @@ def test_same_code_path_against_chroma_server(tmp_path: Path, small_corpus, mani
     docs = [*docs, local_copy(manifest.get("mx-lgmhcti-2023"), corpus_dir, corpus)]
     manifest_path = write_manifest(tmp_path / "manifest.toml", docs)
     with chroma_server(tmp_path / "chroma-server") as (host, port):
-        env = cli_env(corpus, tmp_path / "data", manifest_path, CHROMA_HOST=host, CHROMA_PORT=str(port))
+        env = cli_env(corpus, tmp_path / "data", manifest_path, CHROMA_HOST=host, CHROMA_PORT=str(port),
+                      EUMEX_SECOND_EMBEDDER="e5", EUMEX_RANKER="fusion")  # the e5 leg, reordering the fusion
         first = run_cli(["ingest", "--quiet"], env)
         assert first.returncode == 0, first.stdout + first.stderr
         assert "4 indexed" in first.stdout
@@ -484,7 +487,8 @@ def test_same_code_path_against_chroma_server(tmp_path: Path, small_corpus, mani
         # nothing was written to an embedded store
         assert not (tmp_path / "data" / "chroma").exists()
         settings = Settings(
-            corpus_dir=corpus, data_dir=tmp_path / "data", manifest=manifest_path, chroma_host=host, chroma_port=port
+            corpus_dir=corpus, data_dir=tmp_path / "data", manifest=manifest_path, chroma_host=host, chroma_port=port,
+            second_embedder="e5", ranker="fusion",
         )
         index = open_index(settings)
         hits = index.store.query(DOCUMENTS, "es", index.embedder.embed(["El Consejo Nacional de Humanidades, Ciencias y Tecnologías es un organismo público descentralizado"])[0], k=5)
