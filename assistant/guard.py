@@ -4,6 +4,7 @@ or treat a closed programme as open. Pure functions over the question and the ma
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 from assistant.manifest import Document, Manifest
@@ -44,9 +45,28 @@ OPEN_CALL = re.compile(
 )
 
 
+def normalized(text: str) -> str:
+    """The text as a reader sees it: NFKC (full-width and other compatibility forms become plain letters), without
+    format characters (zero-width spaces and joiners, soft hyphens, direction marks: category Cf), whitespace
+    collapsed. "Ign\u200bore previous instructions" and "Ｉｇｎｏｒｅ previous instructions" read as the plain phrase."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return " ".join(text.split())
+
+
+def _without_marks(text: str) -> str:
+    """The text without combining marks ("Iǵnore" reads as "Ignore")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize("NFKC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
 def is_injection(question: str) -> bool:
-    """True when the question tries to give the assistant new instructions."""
-    return bool(INJECTION.search(question))
+    """True when the question tries to give the assistant new instructions (read after :func:`normalized`,
+    with and without its accents, so invisible or look-alike characters do not hide an instruction)."""
+    if INJECTION.search(question):
+        return True
+    plain = normalized(question)
+    return bool(INJECTION.search(plain) or INJECTION.search(_without_marks(plain)))
 
 
 def asks_if_open(question: str) -> bool:
