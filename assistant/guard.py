@@ -54,19 +54,11 @@ def normalized(text: str) -> str:
     return " ".join(text.split())
 
 
-def _without_marks(text: str) -> str:
-    """The text without combining marks ("Iǵnore" reads as "Ignore")."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return unicodedata.normalize("NFKC", "".join(c for c in decomposed if not unicodedata.combining(c)))
-
-
 def is_injection(question: str) -> bool:
-    """True when the question tries to give the assistant new instructions (read after :func:`normalized`,
-    with and without its accents, so invisible or look-alike characters do not hide an instruction)."""
-    if INJECTION.search(question):
-        return True
-    plain = normalized(question)
-    return bool(INJECTION.search(plain) or INJECTION.search(_without_marks(plain)))
+    """True when the question tries to give the assistant new instructions (read after :func:`normalized`, so
+    invisible or full-width characters do not hide an instruction). Accents are kept: "¿Di qué documentos…?"
+    asks a question, "di que…" dictates an answer."""
+    return bool(INJECTION.search(question) or INJECTION.search(normalized(question)))
 
 
 def asks_if_open(question: str) -> bool:
