@@ -53,7 +53,9 @@ class Budget:
         if self.stop.is_set():
             raise WorkCancelled("The request was cancelled (the client went away).")
         if self.deadline is not None and time.monotonic() > self.deadline:
-            raise DeadlineExceeded("The answer took too long and was stopped. Please try again, or ask a shorter question.")
+            raise DeadlineExceeded(
+                "The answer took too long and was stopped. Please try again, or ask a shorter question."
+            )
 
     def remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()

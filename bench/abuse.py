@@ -16,6 +16,10 @@ data directory (never the original: the server writes feedback there), and measu
             - an "and ..." follow-up of ~1,900 characters in one long conversation (the condensed question
               grew without bound before the fix)
   after   the 15 s after the abusers stop: the server's CPU seconds (work that goes on for clients that left)
+  burst   (a third server) each abusive client opens 20 connections at once, each with a 2,000-character CJK
+          question over /api/ask, and drops them all after 0.3 s (40 requests, within the rate limit's burst);
+          then for 20 s: the server's CPU seconds, /healthz every 0.2 s, and the normal user's questions (18 s
+          client timeout)
 
 Each phase runs on a fresh server (no warm caches carried over); the normal user's questions are the same
 in both phases. Prints a JSON summary and writes bench/results/abuse-<label>.json. Bounded: every phase stops
@@ -122,10 +126,12 @@ def client(base: str, ip: str, timeout: float = 60) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=base, transport=transport, timeout=timeout)
 
 
-async def normal_user(base: str, questions: list[str], stop_at: float, tag: str) -> dict[str, object]:
+async def normal_user(
+    base: str, questions: list[str], stop_at: float, tag: str, timeout: float = 60
+) -> dict[str, object]:
     latencies: list[float] = []
     statuses: dict[str, int] = {}
-    async with client(base, NORMAL_IP) as http:
+    async with client(base, NORMAL_IP, timeout=timeout) as http:
         for i, question in enumerate(questions):
             if time.monotonic() > stop_at:
                 break
@@ -235,13 +241,46 @@ async def phase(base: str, pid: int, questions: list[str], abusive: bool, max_se
     return result
 
 
-def run_phase(args: argparse.Namespace, abusive: bool) -> dict[str, object]:
+async def burst(base: str, pid: int, questions: list[str]) -> dict[str, object]:
+    rng = random.Random(99)
+    outcomes: dict[str, int] = {}
+
+    async def dropped(http: httpx.AsyncClient) -> None:
+        try:
+            r = await http.post("/api/ask", json={"question": hostile(0, rng)}, timeout=0.3)
+            key = f"ask {r.status_code}"
+        except httpx.TimeoutException:
+            key = "dropped"
+        except httpx.HTTPError as exc:
+            key = type(exc).__name__
+        outcomes[key] = outcomes.get(key, 0) + 1
+
+    clients = [client(base, ip) for ip in ABUSER_IPS]
+    cpu0 = cpu_seconds(pid)
+    await asyncio.gather(*(dropped(http) for http in clients for _ in range(20)))
+    for http in clients:
+        await http.aclose()
+    stop = asyncio.Event()
+    health = asyncio.create_task(health_poller(base, stop))
+    user = asyncio.create_task(normal_user(base, questions[:8], time.monotonic() + 18, "burst", timeout=18))
+    await asyncio.sleep(20)
+    cpu = round(cpu_seconds(pid) - cpu0, 1)  # the 0.3 s of the burst and the 20 s after it
+    stop.set()
+    return {"abusers": outcomes, "normal_user": await user, "healthz": await health,
+            "server_cpu_s_in_20s_after_the_drop": cpu}
+
+
+def run_phase(args: argparse.Namespace, abusive: bool | None) -> dict[str, object]:
+    """abusive: True (abuse), False (alone), None (burst)."""
     server = Server(args.root, args.data, args.corpus, {})
     try:
         warm = [json.loads(line)["user_input"] for line in (ROOT / "evals/datasets/heldout.jsonl").open()][:5]
         for q in warm:
             httpx.post(f"{server.url}/api/ask", json={"question": q}, timeout=120)
-        return asyncio.run(phase(server.url, server.proc.pid, normal_questions(args.questions), abusive, args.max_seconds))
+        questions = normal_questions(args.questions)
+        if abusive is None:
+            return asyncio.run(burst(server.url, server.proc.pid, questions))
+        return asyncio.run(phase(server.url, server.proc.pid, questions, abusive, args.max_seconds))
     finally:
         server.stop()
 
@@ -254,17 +293,18 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=30)
     parser.add_argument("--max-seconds", type=float, default=120)
     parser.add_argument("--label", default="run")
+    parser.add_argument("--phases", default="alone,abuse,burst", help="which phases, comma-separated")
     args = parser.parse_args()
     args.data, args.root = args.data.resolve(), args.root.resolve()
-    summary = {
-        "label": args.label,
-        "load_before": os.getloadavg(),
-        "alone": run_phase(args, abusive=False),
-        "abuse": run_phase(args, abusive=True),
-    }
-    alone, abused = summary["alone"]["normal_user"], summary["abuse"]["normal_user"]  # type: ignore[index]
-    if alone["p95_ms"] and abused["p95_ms"]:
-        summary["p95_ratio"] = round(abused["p95_ms"] / alone["p95_ms"], 2)
+    phases = args.phases.split(",")
+    summary: dict[str, object] = {"label": args.label, "load_before": os.getloadavg()}
+    for name, abusive in (("alone", False), ("abuse", True), ("burst", None)):
+        if name in phases:
+            summary[name] = run_phase(args, abusive)
+    if "alone" in summary and "abuse" in summary:
+        alone, abused = summary["alone"]["normal_user"], summary["abuse"]["normal_user"]  # type: ignore[index]
+        if alone["p95_ms"] and abused["p95_ms"]:
+            summary["p95_ratio"] = round(abused["p95_ms"] / alone["p95_ms"], 2)
     out = ROOT / "bench" / "results" / f"abuse-{args.label}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2))

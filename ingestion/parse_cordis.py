@@ -109,7 +109,7 @@ def read_table_isolated(path: Path, document: str, memory_mb: int = 4096, timeou
             f"the spreadsheet parser crashed ({how}): the file is malformed or needs more than {memory_mb} MiB "
             "(EUMEX_PARSE_MEMORY_MB) - cells far apart make the library allocate the whole rectangle between them",
         )
-    outcome = pickle.loads(done.stdout)  # noqa: S301 - written by our own child process just now
+    outcome = pickle.loads(done.stdout)  # written by our own child process just now
     if isinstance(outcome, str):
         raise ParseError(document, outcome)
     return outcome  # type: ignore[no-any-return]
@@ -471,6 +471,6 @@ def cordis_records(
 if __name__ == "__main__":  # the child of read_table_isolated
     import sys as _sys
 
-    from ingestion import parse_cordis as _module  # Table pickles under its importable name, not __main__
+    from ingestion import parse_cordis as _module  # noqa: PLW0406 - Table pickles under its importable name
 
     _module._child(_sys.argv[1], _sys.argv[2], int(_sys.argv[3]))

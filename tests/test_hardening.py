@@ -251,9 +251,8 @@ def test_expensive_work_never_takes_the_last_cpu_slot_from_ordinary_questions() 
         mark_heavy()
         with pytest.raises(WorkCancelled):
             slots.__enter__()
-    with bounded(None, client="198.51.100.7"):  # an ordinary question takes the free slot
-        with slots:
-            assert slots.usage.recent("198.51.100.7") == 0
+    with bounded(None, client="198.51.100.7"), slots:  # an ordinary question takes the free slot
+        assert slots.usage.recent("198.51.100.7") == 0
     slots.__exit__()
     assert 0 < slots.usage.recent("203.0.113.1") and slots.usage.recent("198.51.100.7") > 0
     slots.usage.add("203.0.113.9", 30.0)  # a client that held the slots for long lately is heavy
