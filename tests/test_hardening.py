@@ -465,8 +465,9 @@ def test_a_file_whose_checksum_differs_is_refused_unless_accepted(tmp_path: Path
 
 
 # --- the server -----------------------------------------------------------------------------------------
-def test_the_server_closes_a_connection_whose_request_head_never_ends(app: FastAPI, full_settings: Settings) -> None:
-    import socket
+@pytest.fixture(scope="module")
+def live(app: FastAPI, full_settings: Settings) -> Iterator[str]:
+    """The app on a real uvicorn, configured as `eumex serve` runs it (a 1 s request-head timeout here)."""
     import time
 
     import uvicorn
@@ -479,16 +480,59 @@ def test_the_server_closes_a_connection_whose_request_head_never_ends(app: FastA
     server = uvicorn.Server(uvicorn_config(app, settings, "127.0.0.1", port))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
     try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
-        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=30).status_code == 200
-        with socket.create_connection(("127.0.0.1", port)) as slow:
-            slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: eumex.test\r\nX-Slow: ")  # and nothing more
-            slow.settimeout(30)
-            assert slow.recv(1024) == b""  # the server closed it (a client holding it would wait forever)
+        yield f"127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+def _until(condition: Any, seconds: float = 30) -> bool:
+    """Wait (bounded) for a condition; the tests assert the outcome, never how long it took."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_the_server_closes_a_connection_whose_request_head_never_ends(live: str) -> None:
+    import socket
+
+    assert httpx.get(f"http://{live}/healthz", timeout=30).status_code == 200
+    host, port = live.split(":")
+    with socket.create_connection((host, int(port))) as slow:
+        slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: eumex.test\r\nX-Slow: ")  # and nothing more
+        slow.settimeout(30)
+        assert slow.recv(1024) == b""  # the server closed it (a client holding it would wait forever)
+
+
+@pytest.mark.parametrize("path", ["/api/ask", "/api/chat"])
+def test_a_request_whose_client_leaves_stops_waiting_for_the_cpu(
+    live: str, app: FastAPI, assistant: Assistant, path: str
+) -> None:
+    import socket
+
+    body = json.dumps({"question": EN_QUESTION + " (the client leaves)"}).encode()
+    head = (f"POST {path} HTTP/1.1\r\nHost: eumex.test\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    slots = assistant.cpu_slots
+    slots.__enter__()  # the CPU is busy with two other answers: this request waits for a slot
+    slots.__enter__()
+    try:
+        host, port = live.split(":")
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(head + body)
+            assert _until(lambda: app.state.in_progress.count("127.0.0.1") == 1)
+        # the client has gone; the slots are still taken, so only giving up can end the request
+        assert _until(lambda: app.state.in_progress.count("127.0.0.1") == 0), "the request kept waiting"
+    finally:
+        slots.__exit__()
+        slots.__exit__()
