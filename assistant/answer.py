@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,6 +35,7 @@ from assistant.guard import (
     missing_documents,
 )
 from assistant.index import Index
+from assistant.limits import CpuSlots, checkpoint, mark_heavy
 from assistant.llm import LLMAnswerer
 from assistant.manifest import PROGRAMME_LABELS, Manifest
 from assistant.partners.render import PartnerWriter
@@ -79,8 +79,9 @@ class Assistant:
     eligibility_checker: EligibilityChecker | None = None  # None when no General Annexes were read
     conversations: Conversations = field(default_factory=Conversations)
     # CPU-bound work (embedding, retrieval, sentence scoring) runs at most this many at a time; waiting
-    # requests queue in order instead of all slowing down together on a 2-core machine.
-    cpu_slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(2))
+    # requests queue in order instead of all slowing down together on a 2-core machine, and give up their
+    # place when their client leaves or their deadline passes (assistant/limits.py).
+    cpu_slots: CpuSlots = field(default_factory=lambda: CpuSlots(2))
 
     @property
     def manifest(self) -> Manifest:
@@ -144,6 +145,11 @@ class Assistant:
         reading = self.reader.read(question, history, lang, self.llm.condense if self.llm is not None else None)
         if history:
             timings["condense"] = (time.perf_counter() - t1) * 1000
+        checkpoint()  # the client may have left while the question was read
+        embeds = reading.refusal is None and (not reading.about_partners or reading.needs_rules)
+        cut = embeds and self._cut(reading)
+        if cut:
+            mark_heavy()  # the most expensive question there is: it waits for the heavy share of the CPU
         if reading.refusal is not None:
             answer = self._refusal(reading, injection=reading.refusal == INJECTION)
         elif reading.about_partners:
@@ -157,6 +163,8 @@ class Assistant:
         else:
             answer = yield from self._documents_answer(reading, timings)
         timings["total"] = (time.perf_counter() - t0) * 1000
+        if cut:
+            answer = replace(answer, answer=f"{answer.answer}\n\n{t(reading.language, 'question_cut')}")
         answer = replace(
             answer,
             language=reading.language,
@@ -312,6 +320,13 @@ class Assistant:
             raise IndexNotReady(NO_TOPICS)
         return self.topic_finder
 
+    def _cut(self, reading: Reading) -> bool:
+        """Whether an embedding model read only the start of the question (EUMEX_QUESTION_MAX_TOKENS)."""
+        legs = [(self.retriever.embedder, reading.query.text)]
+        if self.retriever.second is not None:
+            legs.append((self.retriever.second.embedder, reading.query.unnamed))
+        return any(not getattr(embedder, "query_fits", lambda _text: True)(text) for embedder, text in legs)
+
     # --- searches --------------------------------------------------------------------------------
     def retrieve(self, question: str, k: int = 8) -> list[Hit]:
         """The passages the answer is built from (also used by evaluations): for a partner question,
@@ -326,7 +341,8 @@ class Assistant:
 
     def search(self, query: str, k: int = 8, collections: Sequence[str] = (DOCUMENTS,)) -> dict[str, object]:
         """The passages hybrid retrieval finds for a text, best first (`eumex search --json`)."""
-        return search_json(query, self.retriever.search(query, k=k, collections=collections))
+        with self.cpu_slots:
+            return search_json(query, self.retriever.search(query, k=k, collections=collections))
 
     def partners(
         self,

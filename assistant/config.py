@@ -71,6 +71,16 @@ class Settings(BaseSettings):
     # --- chunking ----------------------------------------------------------------------------
     chunk_chars: int = Field(default=700, ge=200, le=4000, description="Target chunk size in characters.")
     chunk_overlap: int = Field(default=100, ge=0, le=1000, description="Overlap between chunks (chars).")
+    accept_checksum_mismatch: bool = Field(
+        default=False,
+        description="Ingest a file whose sha256 differs from the manifest (default: refuse it, report it and keep "
+        "its previously indexed version); `eumex ingest --accept-mismatch` does the same once.",
+    )
+    parse_memory_mb: int = Field(
+        default=4096, ge=256, le=1_000_000,
+        description="Memory one CORDIS spreadsheet parser (a child process) may take; a file that needs more is "
+        "reported as failed and the rest is ingested.",
+    )
 
     # --- Chroma ------------------------------------------------------------------------------
     chroma_host: str | None = Field(
@@ -106,6 +116,48 @@ class Settings(BaseSettings):
     cors_origins: str = Field(
         default="", description="Comma-separated origins allowed to call the API from a browser (default: none)."
     )
+    requests_in_progress_per_client: int = Field(
+        default=1,
+        ge=1,
+        le=1000,
+        description="Answers, searches and partner searches one client IP may have in progress at once; one more "
+        "gets 429 (the rate limit counts requests, this counts work).",
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated addresses of the reverse proxy whose X-Forwarded-For names the client "
+        "(per-client limits then key on the real client); empty: the connecting address is the client.",
+    )
+
+    # --- limits on the work one question may cost ------------------------------------------
+    question_max_tokens: int = Field(
+        default=128,
+        ge=16,
+        le=512,
+        description="Tokens of a question (each embedding model's own count) that reach the model; a longer one "
+        "is cut and the answer says so. Cost grows with tokens, not characters.",
+    )
+    answer_deadline_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="An answer, search or partner search still running (or waiting for the CPU) after this many "
+        "seconds is stopped; so is one whose client went away.",
+    )
+
+    # --- the HTTP server (`eumex serve`) ----------------------------------------------------
+    http_header_timeout_s: float = Field(
+        default=10.0, gt=0, le=600,
+        description="A connection that has not sent a complete request head this long after it opened (or after "
+        "its previous response) is closed.",
+    )
+    http_keep_alive_s: float = Field(
+        default=5.0, gt=0, le=600, description="How long an idle keep-alive connection is kept open."
+    )
+    http_max_connections: int = Field(
+        default=200, ge=1, le=100_000,
+        description="Connections and requests the server handles at once; past this it answers 503 at once.",
+    )
 
     # --- Telegram ----------------------------------------------------------------------------
     telegram_bot_token: SecretStr | None = Field(
@@ -133,6 +185,11 @@ class Settings(BaseSettings):
     )
     telegram_questions_per_minute: int = Field(
         default=10, ge=1, le=10_000, description="Questions one Telegram user may ask per minute."
+    )
+    telegram_pairing_ttl_minutes: int = Field(
+        default=60, ge=1, le=100_000,
+        description="A pairing code not approved within this many minutes expires; the user gets a new one "
+        "when they write again.",
     )
 
     # --- answers about dates -----------------------------------------------------------------
@@ -208,6 +265,10 @@ class Settings(BaseSettings):
     def telegram_path(self) -> Path:
         """SQLite file of the Telegram bot: approved users, pairing codes, chat languages."""
         return self.data_dir / "telegram.sqlite3"
+
+    @property
+    def forwarded_allow_ip_list(self) -> list[str]:
+        return [ip.strip() for ip in self.forwarded_allow_ips.split(",") if ip.strip()]
 
     @property
     def uses_chroma_server(self) -> bool:

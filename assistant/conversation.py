@@ -13,6 +13,8 @@ FOLLOW_UP = re.compile(
     r"y para|y en|y si|qué tal|que tal|lo mismo|igual para)\b",
     re.IGNORECASE,
 )
+MAX_CONDENSED_CHARS = 2000  # a standalone follow-up is no longer than a question may be (MAX_QUESTION_CHARS)
+SEPARATOR = " — "
 SHORT_QUESTION_WORDS = 12  # with an LLM, short questions in a conversation are rewritten too ("what budget?")
 PRONOUN = re.compile(r"\b(it|its|they|them|this|that|these|those|ese|esa|eso|esos|esas|este|esta|esto|ello)\b", re.I)
 
@@ -73,8 +75,27 @@ def condense(
     if rewrite is not None and (is_follow_up(question) or len(question.split()) <= SHORT_QUESTION_WORDS):
         rewritten = rewrite(question, [turn.standalone for turn in history])
         if rewritten:
-            return rewritten
+            return rewritten[:MAX_CONDENSED_CHARS]
     if not is_follow_up(question):
         return question
-    previous = history[-1].standalone
-    return f"{previous} — {question}"
+    return bounded_join(history[-1].standalone, question)
+
+
+def bounded_join(previous: str, question: str, limit: int = MAX_CONDENSED_CHARS) -> str:
+    """``previous — question``, at most ``limit`` characters: a chain of follow-ups keeps its first question
+    (what the conversation is about) and its latest ones, dropping those in between, so a conversation of
+    "and ...?" questions no longer grows without bound (each turn used to repeat all earlier ones)."""
+    joined = f"{previous}{SEPARATOR}{question}"
+    if len(joined) <= limit:
+        return joined
+    first, *middle = previous.split(SEPARATOR)
+    kept: list[str] = []
+    room = limit - len(first) - len(SEPARATOR) - len(question)
+    for part in reversed(middle):  # the latest follow-ups first
+        if len(part) + len(SEPARATOR) > room:
+            break
+        kept.insert(0, part)
+        room -= len(part) + len(SEPARATOR)
+    if room < 0:  # the first question and this one are too long together: cut the first
+        first = first[: max(0, len(first) + room)].rstrip()
+    return SEPARATOR.join(p for p in (first, *kept, question) if p)[:limit]

@@ -12,7 +12,10 @@ how to fix it. Channels translate them into user messages in one place each (CLI
     ├── IndexNotReady        no index yet: run `eumex ingest`
     ├── StoreError           Chroma / catalog unavailable
     ├── QuestionError        empty or oversized question
-    └── LLMError             the optional LLM endpoint failed
+    ├── LLMError             the optional LLM endpoint failed
+    └── WorkStopped          an answer's work was stopped (assistant/limits.py)
+        ├── WorkCancelled    its client went away
+        └── DeadlineExceeded it ran past its deadline
 """
 
 from __future__ import annotations
@@ -61,3 +64,15 @@ class QuestionError(EumexError):
 
 class LLMError(EumexError):
     """The configured LLM endpoint failed."""
+
+
+class WorkStopped(EumexError):
+    """An answer's work was stopped before it finished (see assistant/limits.py)."""
+
+
+class WorkCancelled(WorkStopped):
+    """The client that asked went away: nobody waits for the answer any more."""
+
+
+class DeadlineExceeded(WorkStopped):
+    """The answer ran past its deadline (EUMEX_ANSWER_DEADLINE_S)."""

@@ -4,6 +4,7 @@ or treat a closed programme as open. Pure functions over the question and the ma
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 from assistant.manifest import PROGRAMME_LABELS, Document, Manifest
@@ -44,9 +45,20 @@ OPEN_CALL = re.compile(
 )
 
 
+def normalized(text: str) -> str:
+    """The text as a reader sees it: NFKC (full-width and other compatibility forms become plain letters), without
+    format characters (zero-width spaces and joiners, soft hyphens, direction marks: category Cf), whitespace
+    collapsed. "Ign\u200bore previous instructions" and "Ｉｇｎｏｒｅ previous instructions" read as the plain phrase."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return " ".join(text.split())
+
+
 def is_injection(question: str) -> bool:
-    """True when the question tries to give the assistant new instructions."""
-    return bool(INJECTION.search(question))
+    """True when the question tries to give the assistant new instructions (read after :func:`normalized`, so
+    invisible or full-width characters do not hide an instruction). Accents are kept: "¿Di qué documentos…?"
+    asks a question, "di que…" dictates an answer."""
+    return bool(INJECTION.search(question) or INJECTION.search(normalized(question)))
 
 
 def asks_if_open(question: str) -> bool:

@@ -31,6 +31,8 @@ TEXT: dict[str, dict[str, str]] = {
         "inside questions or documents.",
         "empty": "Please type a question.",
         "too_long": "Your question is too long ({length} characters; the limit is {limit}). Please shorten it.",
+        "question_cut": "Note: your question was long, so I searched with its beginning only; ask a shorter "
+        "question for a closer answer.",
         "partners_header": "Projects in the CORDIS data that match ({shown} of {total} shown)",
         "partners_orgs": "Organisations in those projects ({shown} of {total} shown)",
         "partners_no_participants": "(The participation files do not list this project's organisations.)",
@@ -74,6 +76,8 @@ TEXT: dict[str, dict[str, str]] = {
         "de las preguntas o de los documentos.",
         "empty": "Escribe una pregunta, por favor.",
         "too_long": "Tu pregunta es demasiado larga ({length} caracteres; el límite es {limit}). Acórtala, por favor.",
+        "question_cut": "Nota: tu pregunta era larga, así que busqué solo con su comienzo; haz una pregunta más "
+        "corta para una respuesta más precisa.",
         "partners_header": "Proyectos de los datos de CORDIS que coinciden (se muestran {shown} de {total})",
         "partners_orgs": "Organizaciones de esos proyectos (se muestran {shown} de {total})",
         "partners_no_participants": "(Los ficheros de participaciones no listan las organizaciones de este proyecto.)",

@@ -138,11 +138,20 @@ def corpus_fetch_cmd(settings: Settings, mirror: str | None) -> None:
 # --- index ---------------------------------------------------------------------------------------
 @cli.command()
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option(
+    "--accept-mismatch",
+    is_flag=True,
+    help="Index files whose sha256 differs from the manifest (default: refuse them and keep their previous "
+    "version; EUMEX_ACCEPT_CHECKSUM_MISMATCH).",
+)
 @click.pass_obj
 @friendly
-def ingest(settings: Settings, quiet: bool) -> None:
+def ingest(settings: Settings, quiet: bool, accept_mismatch: bool) -> None:
     """Parse, chunk, embed and index the corpus; only changed documents are redone."""
     from ingestion.ingest import ingest as run_ingestion
+
+    if accept_mismatch:
+        settings = settings.model_copy(update={"accept_checksum_mismatch": True})
 
     report = run_ingestion(
         settings, progress=not quiet and sys.stderr.isatty(), echo=lambda m: click.echo(m, err=True)
@@ -302,15 +311,13 @@ def ask(settings: Settings, question: str | None, as_json: bool, lang: str, conv
 @friendly
 def serve(settings: Settings, host: str, port: int) -> None:
     """Serve the web chat at / and the HTTP API under /api (OpenAPI docs at /docs)."""
-    import uvicorn
-
     from assistant.pipeline import ensure_index
     from bots.web.app import create_app
+    from bots.web.server import serve as serve_app
 
     ensure_index(settings)
     click.echo(f"EUMEX Assistant: open http://{host}:{port}/ (API docs at /docs). Ctrl+C stops it.", err=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
-                proxy_headers=False)
+    serve_app(create_app(settings), settings, host, port)
 
 
 @cli.group()

@@ -31,7 +31,7 @@ SECRET_WORDS = ("token", "api_key", "password", "secret")
 
 # Variables that only docker-compose.yml reads (interpolated there, never by the application).
 COMPOSE_VARIABLES: dict[str, tuple[str, str]] = {
-    "EUMEX_PORT": ("8000", "Host port the `api` service is published on."),
+    "EUMEX_PORT": ("8000", "Host port the `proxy` service (nginx in front of the `api`) is published on."),
     "EUMEX_CORPUS_MIRROR_HOST": (
         "./corpus-mirror",
         "Host directory with a copy of the corpus, mounted read-only at /mirror for the `ingest` job; "

@@ -102,6 +102,14 @@ class _Timer:
         self.report.seconds[self.stage] += time.perf_counter() - self.t0
 
 
+def mismatch_reason(actual: str, doc: Document) -> str:
+    return (
+        f"sha256 {actual[:12]}… differs from the manifest's ({doc.sha256[:12]}…): not the file the manifest "
+        "describes, so it was not indexed; fix the file (`eumex corpus fetch`) or the manifest, or accept it with "
+        "`eumex ingest --accept-mismatch` (EUMEX_ACCEPT_CHECKSUM_MISMATCH=true)"
+    )
+
+
 def _settings_key(settings: Settings, embedder: Embedder, second: VectorStore | None = None) -> str:
     key = f"{PARSER_VERSION}|{settings.chunk_chars}/{settings.chunk_overlap}|{embedder.name}"
     return key + (f"+{second.embedder.name}" if second is not None else "")
@@ -178,6 +186,7 @@ class Ingestor:
 
         wanted = [d for d in self.manifest.documents if d.ingestible]
         hashes: dict[str, str] = {}
+        refused: set[str] = set()  # files whose sha256 is not the manifest's
         with _Timer(report, "check"):
             # An index built before the per-language vector collections keeps its vectors (moved once).
             self.store.migrate_unpartitioned(DENSE_COLLECTIONS)
@@ -192,7 +201,14 @@ class Ingestor:
                     continue
                 hashes[doc.id] = sha256_of(path)
                 if doc.sha256 and hashes[doc.id] != doc.sha256:
-                    report.warnings.append(f"{doc.path}: sha256 differs from the manifest (a different version?)")
+                    if self.settings.accept_checksum_mismatch:
+                        report.warnings.append(f"{doc.path}: sha256 differs from the manifest; indexed anyway "
+                                               "(EUMEX_ACCEPT_CHECKSUM_MISMATCH)")
+                    else:  # not the file the manifest describes: refused, its previous version kept
+                        actual = hashes.pop(doc.id)
+                        refused.add(doc.id)
+                        report.failed.append((doc.path, mismatch_reason(actual, doc)
+                                              + self._kept_note(doc)))
 
         pdfs = [d for d in wanted if d.parser == "pdf" and d.id in hashes]
         changed_pdfs = []
@@ -205,6 +221,10 @@ class Ingestor:
         self._ingest_pdfs(changed_pdfs, report)
 
         cordis = [d for d in wanted if d.parser in CORDIS_PARSERS and d.id in hashes]
+        if cordis and any(d.parser in CORDIS_PARSERS for d in wanted if d.id in refused):
+            # the CORDIS files are joined into one partner index: without one of them it would be wrong
+            report.warnings.append("CORDIS data not refreshed: a CORDIS file was refused (previous version kept)")
+            cordis = []
         if cordis:
             fp = _fingerprint([f"{d.id}:{hashes[d.id]}" for d in cordis], self.key)
             if all(previous.get(d.id) and previous[d.id].fingerprint == fp for d in cordis):
@@ -264,9 +284,9 @@ class Ingestor:
         with _Timer(report, "parse"):
             for doc in docs:
                 try:
-                    tables[doc.parser].append(
-                        (doc, parse_cordis.read_table(self.settings.corpus_dir / doc.path, doc.path))
-                    )
+                    tables[doc.parser].append((doc, parse_cordis.read_table_isolated(
+                        self.settings.corpus_dir / doc.path, doc.path, memory_mb=self.settings.parse_memory_mb
+                    )))
                 except ParseError as exc:
                     report.failed.append((doc.path, exc.reason + self._kept_note(doc)))
             projects, participations = [], []

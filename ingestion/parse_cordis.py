@@ -54,7 +54,7 @@ def read_table(path: Path, document: str) -> Table:
         raise ParseError(document, f"file not found at {path}")
     if path.stat().st_size == 0:
         raise ParseError(document, "the file is empty (0 bytes)")
-    if path.suffix.lower() in {".xlsx", ".xlsm", ".xls", ".ods"}:
+    if path.suffix.lower() in SPREADSHEETS:
         return _read_sheet(path, document)
     text = _decode(path.read_bytes())
     first = text.split("\n", 1)[0]
@@ -72,6 +72,79 @@ def read_table(path: Path, document: str) -> Table:
     except csv.Error as exc:
         raise ParseError(document, f"malformed delimited text near line {reader.line_num}: {exc}") from exc
     return Table(document, header, rows, line_numbers=lines)
+
+
+SPREADSHEETS = {".xlsx", ".xlsm", ".xls", ".ods"}
+CHILD_TIMEOUT_S = 600.0
+
+
+def read_table_isolated(path: Path, document: str, memory_mb: int = 4096, timeout_s: float = CHILD_TIMEOUT_S) -> Table:
+    """:func:`read_table`, with a spreadsheet read in a child process (``python -m ingestion.parse_cordis``) that
+    may take at most ``memory_mb`` of memory and ``timeout_s`` seconds: a hostile file (a 1.6 kB xlsx with cells
+    A1 and XFD1048576 makes the spreadsheet library allocate 512 GiB and abort the whole process) fails as a
+    ParseError naming the file, and the ingestion goes on with the others. Delimited text is read here (the csv
+    module cannot crash the interpreter)."""
+    if path.suffix.lower() not in SPREADSHEETS or not path.is_file():
+        return read_table(path, document)
+    import os
+    import pickle
+    import subprocess
+    import sys
+
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "ingestion.parse_cordis", str(path), document, str(memory_mb)],
+            capture_output=True, timeout=timeout_s, env=env, stdin=subprocess.DEVNULL, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise ParseError(document, f"the spreadsheet parser did not finish in {timeout_s:.0f} s (stopped)") from None
+    if done.returncode != 0 or not done.stdout:
+        how = f"signal {-done.returncode}" if done.returncode < 0 else f"exit code {done.returncode}"
+        first = done.stderr.decode(errors="replace").strip().splitlines()[:1]
+        log.warning("%s: the spreadsheet parser failed (%s): %s", document, how, first[0] if first else "")
+        raise ParseError(
+            document,
+            f"the spreadsheet parser crashed ({how}): the file is malformed or needs more than {memory_mb} MiB "
+            "(EUMEX_PARSE_MEMORY_MB) - cells far apart make the library allocate the whole rectangle between them",
+        )
+    outcome = pickle.loads(done.stdout)  # written by our own child process just now
+    if isinstance(outcome, str):
+        raise ParseError(document, outcome)
+    return outcome  # type: ignore[no-any-return]
+
+
+def _child(path: str, document: str, memory_mb: int) -> None:
+    """In the child: cap the address space, read the table, write it (or the ParseError's reason) pickled to
+    stdout."""
+    import pickle
+    import sys
+
+    try:
+        import resource
+
+        limit = memory_mb * 1024 * 1024 + _mapped_bytes()  # on top of what the interpreter has mapped already
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):  # not on Linux: the child still keeps a crash away from the job
+        pass
+    try:
+        outcome: Table | str = read_table(Path(path), document)
+    except ParseError as exc:
+        outcome = exc.reason
+    except MemoryError:
+        outcome = f"the spreadsheet needs more than {memory_mb} MiB to read (EUMEX_PARSE_MEMORY_MB)"
+    except Exception as exc:  # noqa: BLE001 - any library failure on a hostile file is that file's failure
+        outcome = f"unexpected error while reading the spreadsheet: {type(exc).__name__}: {exc}"
+    sys.stdout.buffer.write(pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+    sys.stdout.flush()
+
+
+def _mapped_bytes() -> int:
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[0]) * 4096
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _read_sheet(path: Path, document: str) -> Table:
@@ -393,3 +466,11 @@ def cordis_records(
     """Join everything and yield one record per project."""
     for project in join_projects(projects, participations, topics, action_types):
         yield project_record(project)
+
+
+if __name__ == "__main__":  # the child of read_table_isolated
+    import sys as _sys
+
+    from ingestion import parse_cordis as _module  # noqa: PLW0406 - Table pickles under its importable name
+
+    _module._child(_sys.argv[1], _sys.argv[2], int(_sys.argv[3]))

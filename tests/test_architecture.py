@@ -17,6 +17,7 @@ CHANNEL_API = {
     "assistant.errors",
     "assistant.manifest",
     "assistant.language",
+    "assistant.limits",  # a request's deadline and stop flag, set by the channel that knows its client
 }
 
 

@@ -22,7 +22,7 @@ from assistant.index.catalog import Catalog
 from tests.support import EUMEX, chroma_server, cli_env, free_port, local_copy, run_cli, write_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = {"chroma", "ingest", "api", "bot", "ollama"}
+SERVICES = {"chroma", "ingest", "api", "proxy", "bot", "ollama"}
 EUMEX_SERVICES = ("ingest", "api", "bot")  # the ones running our code against the shared data volume
 SMALL_DOCS = ("h2020-evaluation-form-ria", "h2020-gap-annex1-instructions", "h2020-avoid-cost-claim-errors")
 
@@ -60,7 +60,7 @@ def test_services_profiles_and_dependencies(compose: dict) -> None:  # type: ign
     services = compose["services"]
     assert set(services) == SERVICES
     assert {n: s.get("profiles") for n, s in services.items()} == {
-        "chroma": None, "ingest": None, "api": None, "bot": ["bot"], "ollama": ["ollama"]
+        "chroma": None, "ingest": None, "api": None, "proxy": None, "bot": ["bot"], "ollama": ["ollama"]
     }
     assert services["ingest"]["depends_on"] == {"chroma": {"condition": "service_healthy"}}
     assert services["ingest"]["restart"] == "no"
@@ -69,7 +69,16 @@ def test_services_profiles_and_dependencies(compose: dict) -> None:  # type: ign
             "chroma": {"condition": "service_healthy"},
             "ingest": {"condition": "service_completed_successfully"},  # `eumex serve` refuses an empty index
         }
-    assert services["api"]["ports"] == ["${EUMEX_PORT:-8000}:8000"]
+    # only the reverse proxy is published; the api trusts X-Forwarded-For because only the proxy reaches it
+    assert "ports" not in services["api"] and services["api"]["expose"] == ["8000"]
+    assert services["proxy"]["ports"] == ["${EUMEX_PORT:-8000}:8080"]
+    assert services["proxy"]["depends_on"] == {"api": {"condition": "service_healthy"}}
+    assert services["api"]["environment"]["EUMEX_FORWARDED_ALLOW_IPS"] == "*"
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in services["proxy"]["volumes"]
+    for directive in ("client_max_body_size 64k;", "client_header_timeout", "proxy_pass http://eumex;",
+                      "proxy_buffering off;", "proxy_set_header X-Forwarded-For $remote_addr;", "limit_conn "):
+        assert directive in nginx, directive
     assert "ports" not in services["chroma"], "the Chroma server has no authentication: keep it internal"
     assert "heartbeat" in " ".join(services["chroma"]["healthcheck"]["test"])
     assert services["bot"]["healthcheck"] == {"disable": True}  # the image's check probes an HTTP port

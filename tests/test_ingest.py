@@ -290,8 +290,10 @@ def test_changed_and_removed_documents(tmp_path: Path, small_corpus, make_pdf) -
     before = _consistent(settings)
     old_ids = Catalog(settings.catalog_path).chunk_ids("extra-guide")
 
-    # change the document: its chunks are replaced, nothing stale or duplicated remains
+    # change the document (and its manifest entry: a file that differs from the manifest is refused): its chunks
+    # are replaced, nothing stale or duplicated remains
     target.write_bytes(make_pdf(["EUMEX test guidance, second version. Funding for Mexico is decided per topic."]).read_bytes())
+    settings = _settings(tmp_path, corpus, [*docs, generated_document("extra-guide", "extra/guide.pdf", corpus)])
     second = _ingest(settings)
     assert second.ingested == ["extra/guide.pdf"] and sorted(second.unchanged) == sorted(d.path for d in docs)
     new_ids = Catalog(settings.catalog_path).chunk_ids("extra-guide")
@@ -327,6 +329,9 @@ def test_a_running_retriever_searches_what_ingestion_changes(tmp_path: Path, sma
     assert first and "dense" in first[0].sources
 
     target.write_bytes(make_pdf(["EUMEX test guidance, second version. Mexican entities may join collaborative projects."]).read_bytes())
+    settings = _settings(  # the new version's manifest entry (a file that differs from the manifest is refused)
+        tmp_path, corpus, [*docs, generated_document("extra-guide", "extra/guide.pdf", corpus)], second_embedder="none"
+    )
     assert _ingest(settings).ingested == ["extra/guide.pdf"]
     second = [h for h in retriever.search(question, k=5) if h.chunk.doc_id == "extra-guide"]
     assert second and second[0].chunk.id != first[0].chunk.id

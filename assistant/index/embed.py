@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -38,6 +39,34 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> np.ndarray: ...
 
+    def query_fits(self, text: str) -> bool: ...
+
+
+DEFAULT_QUERY_TOKENS = 128  # EUMEX_QUESTION_MAX_TOKENS; the longest of the 398 evaluation questions is 69 e5 tokens
+CHARS_PER_TOKEN = 4  # for an endpoint whose tokenizer we do not have
+
+
+def fit_tokens(text: str, count: Callable[[str], int], limit: int) -> str:
+    """The longest prefix of ``text`` whose ``count`` is at most ``limit`` (the text itself when it fits),
+    ending at a space when there is one in its last fifth. A question's cost in a transformer grows with its
+    tokens, not its characters: 2,000 CJK characters, combining marks or punctuation are ~2,000 tokens
+    (4-5 s of e5 on one core), 2,000 characters of English ~350."""
+    total = count(text)
+    if total <= limit:
+        return text
+    lo, hi = 0, min(len(text), max(1, len(text) * limit // total) * 2)
+    while count(text[:hi]) <= limit and hi < len(text):  # the estimate was short: widen it
+        lo, hi = hi, min(len(text), hi * 2)
+    while lo < hi:  # the longest prefix that fits, in O(log n) counts of short prefixes
+        mid = (lo + hi + 1) // 2
+        if count(text[:mid]) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    prefix = text[:lo]
+    space = prefix.rfind(" ")
+    return prefix[:space].rstrip() if space > len(prefix) * 4 // 5 else prefix
+
 
 class _PackagedModel:
     """A model shipped inside a PyPI package: loaded on first use, one call at a time (not thread-safe).
@@ -48,10 +77,32 @@ class _PackagedModel:
     (docs/benchmarks.md: e5, p95 146 ms with two threads, 117-125 ms with one; USE, see
     :func:`answer_on_one_blas_thread`)."""
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int = 2, max_query_tokens: int = DEFAULT_QUERY_TOKENS) -> None:
         self._threads = threads
         self._model = None
         self._lock = threading.Lock()
+        self.max_query_tokens = max_query_tokens
+        self._fitted: OrderedDict[str, str] = OrderedDict()  # recent questions -> what the model reads of them
+
+    def _count_tokens(self, text: str) -> int:
+        raise NotImplementedError
+
+    def fit_query(self, text: str) -> str:
+        """The question as the model reads it: at most ``max_query_tokens`` tokens (the model's own count,
+        special tokens included), cut at the end."""
+        with self._lock:
+            fitted = self._fitted.get(text)
+        if fitted is None:
+            fitted = fit_tokens(text, self._count_tokens, self.max_query_tokens)
+            with self._lock:
+                self._fitted[text] = fitted
+                if len(self._fitted) > 256:
+                    self._fitted.popitem(last=False)
+        return fitted
+
+    def query_fits(self, text: str) -> bool:
+        """Whether the whole question reaches the model (False: it was cut to ``max_query_tokens``)."""
+        return self.fit_query(text) == text
 
     def _create(self, threads: int):  # type: ignore[no-untyped-def]
         raise NotImplementedError
@@ -83,7 +134,12 @@ class UseEmbedder(_PackagedModel):
         return self._encode(list(texts), self._load())
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._encode([text], self._load(1))[0]
+        return self._encode([self.fit_query(text)], self._load(1))[0]
+
+    def _count_tokens(self, text: str) -> int:
+        model = self._load(1)
+        with self._lock:
+            return len(model._tokenizer.encode(text))  # the package's own SentencePiece, BOS and EOS included
 
     def _encode(self, texts: list[str], model) -> np.ndarray:  # type: ignore[no-untyped-def]
         with self._lock:  # the numpy model is not safe to share between threads
@@ -116,17 +172,31 @@ class E5Embedder(_PackagedModel):
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
     def embed_query(self, text: str) -> np.ndarray:
+        text = self.fit_query(text)
         model = self._load(1)
         with self._lock:
             vector = model.query(text)
         return np.asarray(vector, dtype=np.float32).ravel()
 
+    def _count_tokens(self, text: str) -> int:
+        model = self._load(1)
+        with self._lock:
+            return int(model.token_count(text, True))  # "query: " and the special tokens included
+
 
 class OpenAIEmbedder:
     """Any OpenAI-compatible ``/v1/embeddings`` endpoint."""
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        max_query_tokens: int = DEFAULT_QUERY_TOKENS,
+    ) -> None:
         self.name = f"openai-{model}".replace("/", "-").replace(":", "-")[:40]
+        self.max_query_chars = max_query_tokens * CHARS_PER_TOKEN  # the endpoint's tokenizer is not ours
         self._model = model
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(base_url=base_url.rstrip("/") + "/", headers=headers, timeout=timeout)
@@ -154,15 +224,19 @@ class OpenAIEmbedder:
         return vectors / np.maximum(norms, 1e-12)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed([text])[0]
+        return self.embed([text[: self.max_query_chars]])[0]
+
+    def query_fits(self, text: str) -> bool:
+        return len(text) <= self.max_query_chars
 
 
 EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {
-    "use": lambda s: UseEmbedder(threads=s.embed_threads),
+    "use": lambda s: UseEmbedder(threads=s.embed_threads, max_query_tokens=s.question_max_tokens),
     "openai": lambda s: OpenAIEmbedder(
         s.embed_base_url or "",
         s.embed_model or "",
         s.embed_api_key.get_secret_value() if s.embed_api_key else None,
+        max_query_tokens=s.question_max_tokens,
     ),
 }
 
@@ -194,7 +268,9 @@ def make_embedder(settings: Settings) -> Embedder:
 
 def make_second_embedder(settings: Settings) -> Embedder | None:
     """The embedder of the second dense index (``EUMEX_SECOND_EMBEDDER``), or None."""
-    return E5Embedder(threads=settings.embed_threads) if settings.second_embedder == "e5" else None
+    if settings.second_embedder != "e5":
+        return None
+    return E5Embedder(threads=settings.embed_threads, max_query_tokens=settings.question_max_tokens)
 
 
 def embed_all(

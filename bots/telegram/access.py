@@ -5,6 +5,10 @@
     user id in EUMEX_TELEGRAM_ADMINS, or approved            allowed
     anyone else                                              a pairing code when admins exist, else refused
 
+A pairing code expires after EUMEX_TELEGRAM_PAIRING_TTL_MINUTES; the user gets a new one (and the admins are
+told again) the next time they write. A user told "no" while no admin existed gets a code once admins are set:
+who was told "no" and who holds a code are kept apart.
+
 Approved users, pending codes, who was already told "no", and each chat's fixed language live in one
 SQLite file (``$EUMEX_DATA_DIR/telegram.sqlite3``), so they survive restarts.
 """
@@ -28,6 +32,7 @@ CREATE TABLE IF NOT EXISTS refused (user_id INTEGER PRIMARY KEY, told_at REAL NO
 CREATE TABLE IF NOT EXISTS chat_language (chat_id INTEGER PRIMARY KEY, lang TEXT NOT NULL);
 """
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud and retyped
+DEFAULT_TTL_S = 3600.0  # EUMEX_TELEGRAM_PAIRING_TTL_MINUTES
 
 
 class Decision(Enum):
@@ -46,18 +51,25 @@ class BotStore(SqliteStore):
     def is_approved(self, user_id: int) -> bool:
         return bool(self._run("SELECT 1 FROM approved WHERE user_id = ?", (user_id,)))
 
-    def pairing_code(self, user_id: int, name: str) -> str:
-        """The user's pending code, created on first request."""
+    def _expire(self, ttl_s: float, now: float) -> None:
+        self._run("DELETE FROM pending WHERE requested_at < ?", (now - ttl_s,))
+
+    def pairing_code(self, user_id: int, name: str, ttl_s: float = DEFAULT_TTL_S) -> tuple[str, bool]:
+        """The user's pending code, and whether it is new (created now: the user and the admins are to be told);
+        an expired code is replaced."""
+        now = time.time()
+        self._expire(ttl_s, now)
         rows = self._run("SELECT code FROM pending WHERE user_id = ?", (user_id,))
         if rows:
-            return str(rows[0][0])
+            return str(rows[0][0]), False
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
         self._run("INSERT INTO pending(code, user_id, name, requested_at) VALUES (?, ?, ?, ?)",
-                  (code, user_id, name, time.time()))
-        return code
+                  (code, user_id, name, now))
+        return code, True
 
-    def approve(self, code: str, admin_id: int) -> tuple[int, str] | None:
-        """Approve the user holding `code`; return (user id, name), or None for an unknown code."""
+    def approve(self, code: str, admin_id: int, ttl_s: float = DEFAULT_TTL_S) -> tuple[int, str] | None:
+        """Approve the user holding `code`; return (user id, name), or None for an unknown or expired code."""
+        self._expire(ttl_s, time.time())
         rows = self._run("SELECT user_id, name FROM pending WHERE code = ?", (code.strip().upper(),))
         if not rows:
             return None

@@ -122,13 +122,16 @@ async def gate(update: Update, context: Context) -> None:
     decision = s.access.check(user.id, chat.id)
     if decision is Decision.ALLOWED:
         return
+    lang = _user_language(user)
     if update.callback_query:
         await update.callback_query.answer()
-    elif s.store.first_refusal(user.id):
-        log.info("refused user %s in chat %s (%s)", user.id, chat.id, decision.value)
-        lang = _user_language(user)
-        if decision is Decision.PAIRING:
-            code = s.store.pairing_code(user.id, _who(user))
+    elif decision is Decision.PAIRING:
+        # told once per code, not once ever: a user refused before admins existed, or whose code expired,
+        # gets a (new) code the next time they write
+        ttl_s = s.settings.telegram_pairing_ttl_minutes * 60.0
+        code, new = s.store.pairing_code(user.id, _who(user), ttl_s)
+        if new:
+            log.info("pairing code for user %s in chat %s", user.id, chat.id)
             await context.bot.send_message(chat.id, t(lang, "pairing", code=code))
             for admin in s.access.admins:
                 try:
@@ -138,8 +141,9 @@ async def gate(update: Update, context: Context) -> None:
                     )
                 except TelegramError as exc:  # the admin may never have started the bot
                     log.warning("could not notify admin %s of a pairing request: %s", admin, exc)
-        else:
-            await context.bot.send_message(chat.id, t(lang, "not_allowed"))
+    elif s.store.first_refusal(user.id):
+        log.info("refused user %s in chat %s (%s)", user.id, chat.id, decision.value)
+        await context.bot.send_message(chat.id, t(lang, "not_allowed"))
     raise ApplicationHandlerStop
 
 
@@ -170,7 +174,10 @@ async def source_button(update: Update, context: Context) -> None:
     if query is None:
         return
     parsed = parse_callback(query.data)
-    remembered = s.memory.get(parsed[0]) if parsed else None
+    if parsed is None:  # not a button of ours (forged or garbled data): answered, so the client stops waiting
+        await query.answer()
+        return
+    remembered = s.memory.get(parsed[0])
     citation = None
     if parsed and remembered:
         citation = next((c for c in remembered.answer.citations if c.n == parsed[1]), None)
@@ -453,7 +460,7 @@ async def approve(update: Update, context: Context) -> None:
         await message.reply_text(t(lang, "approve_usage"))
         return
     code = context.args[0].upper()
-    approved = s.store.approve(code, user.id)
+    approved = s.store.approve(code, user.id, s.settings.telegram_pairing_ttl_minutes * 60.0)
     if approved is None:
         await message.reply_text(t(lang, "approve_unknown", code=code))
         return
@@ -473,6 +480,11 @@ async def on_error(update: object, context: Context) -> None:
         log.error("Telegram error outside an update: %s", error, exc_info=error)
         return
     s = services(context)
+    if update.callback_query is not None:  # a button press is always answered, or the client keeps spinning
+        try:
+            await update.callback_query.answer()
+        except TelegramError as exc:  # already answered, or too old
+            log.debug("could not answer callback query: %s", exc)
     text = update.effective_message.text if update.effective_message else None
     fixed = s.store.language(update.effective_chat.id)
     lang = fixed or (detect_language(text) if text and not text.startswith("/") else chat_language(update, s))

@@ -128,12 +128,16 @@ def callback_data(answer_id: str, n: int) -> str:
     return data
 
 
+CALLBACK = re.compile(rf"{SOURCE_PREFIX}:([A-Za-z0-9_-]{{1,40}}):([0-9]{{1,3}})")
+
+
 def parse_callback(data: str | None) -> tuple[str, int] | None:
-    """(answer id, citation number) from a source button, or None for anything else."""
-    parts = (data or "").split(":")
-    if len(parts) != 3 or parts[0] != SOURCE_PREFIX or not parts[2].isdigit():
+    """(answer id, citation number) from a source button, or None for anything else (callback data comes from
+    the client: "src:x:²" is not a number even though "²".isdigit())."""
+    match = CALLBACK.fullmatch(data or "")
+    if match is None:
         return None
-    return parts[1], int(parts[2])
+    return match.group(1), int(match.group(2))
 
 
 def where(citation: Citation, lang: str) -> str:

@@ -11,10 +11,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,10 +28,10 @@ from sse_starlette import EventSourceResponse
 
 from assistant.answer import Assistant
 from assistant.config import Settings
-from assistant.errors import EumexError, IndexNotReady, QuestionError
+from assistant.errors import EumexError, IndexNotReady, QuestionError, WorkStopped
 from assistant.types import Delta, Final, TopicFilters
 from bots.feedback import FeedbackStore
-from bots.streaming import answer_events
+from bots.streaming import answer_events, run_bounded
 from bots.web.prometheus import Metrics
 from bots.web.schemas import (
     AnswerOut,
@@ -58,8 +61,8 @@ PAGE_HEADERS = {
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (413, 422, 429, 503)}
 
 
-# --- dependencies ----------------------------------------------------------------------------------
-def get_assistant(request: Request) -> Assistant:
+# --- dependencies (async: none of them waits for a worker thread) ------------------------------------
+async def get_assistant(request: Request) -> Assistant:
     """The one Assistant built at start-up, once its index is known to hold something."""
     assistant: Assistant | None = request.app.state.assistant
     if assistant is None:
@@ -70,10 +73,14 @@ def get_assistant(request: Request) -> Assistant:
     return assistant
 
 
-def rate_limited(request: Request) -> None:
+def client_key(request: Request) -> str:
+    """The client's address (the real client's behind a trusted proxy: EUMEX_FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def rate_limited(request: Request) -> None:
     """Spend one of the client's tokens, or answer 429 with Retry-After."""
-    client = request.client.host if request.client else "unknown"
-    wait = request.app.state.limiter.acquire(client)
+    wait = request.app.state.limiter.acquire(client_key(request))
     if wait is not None:
         raise HTTPException(
             status_code=429,
@@ -82,15 +89,28 @@ def rate_limited(request: Request) -> None:
         )
 
 
-def get_metrics(request: Request) -> Metrics:
+def in_progress(request: Request) -> Callable[[], None]:
+    """Count one more piece of work in progress for this client, or answer 429 when it already has
+    EUMEX_REQUESTS_IN_PROGRESS_PER_CLIENT; returns the (idempotent) release."""
+    release = request.app.state.in_progress.enter(client_key(request))
+    if release is None:
+        raise HTTPException(
+            status_code=429,
+            detail="An answer for you is still in progress - wait for it to finish, then ask again.",
+            headers={"Retry-After": "1"},
+        )
+    return release  # type: ignore[no-any-return]
+
+
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics  # type: ignore[no-any-return]
 
 
-def get_feedback(request: Request) -> FeedbackStore:
+async def get_feedback(request: Request) -> FeedbackStore:
     return request.app.state.feedback  # type: ignore[no-any-return]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
@@ -107,10 +127,29 @@ def _event(name: str, data: Any) -> dict[str, str]:
     return {"event": name, "data": json.dumps(data, ensure_ascii=False)}
 
 
-async def _chat_events(assistant: Assistant, metrics: Metrics, question: str, body: Question) -> AsyncIterator[dict[str, str]]:
+class _ReleasingEvents(EventSourceResponse):
+    """An SSE response that releases its client's in-progress slot however the stream ends (finished,
+    failed, or the client left before or while it streamed)."""
+
+    def __init__(self, *args: Any, release: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._release = release
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
+async def _chat_events(
+    assistant: Assistant, metrics: Metrics, question: str, body: Question, deadline_s: float, client: str
+) -> AsyncIterator[dict[str, str]]:
     """delta events as the answer is produced, then citations and done; any failure is an error event."""
     try:
-        async for event in answer_events(assistant, question, body.conversation_id, body.lang):
+        async for event in answer_events(
+            assistant, question, body.conversation_id, body.lang, deadline_s=deadline_s, client=client
+        ):
             if isinstance(event, Delta):
                 yield _event("delta", {"text": event.text})
             elif isinstance(event, Final):
@@ -119,6 +158,9 @@ async def _chat_events(assistant: Assistant, metrics: Metrics, question: str, bo
                 yield _event("citations", data["citations"])
                 yield _event("done", data)
     except QuestionError as exc:
+        yield _event("error", {"message": str(exc)})
+    except WorkStopped as exc:
+        log.warning("chat stopped: %s", exc)
         yield _event("error", {"message": str(exc)})
     except EumexError as exc:
         log.error("chat failed: %s: %s", type(exc).__name__, exc)
@@ -131,9 +173,18 @@ async def _chat_events(assistant: Assistant, metrics: Metrics, question: str, bo
 
 # --- answers ---------------------------------------------------------------------------------------
 @router.post("/api/ask", response_model=AnswerOut, responses=ERRORS, dependencies=[Limited], tags=["answers"])
-def ask(body: Question, assistant: AssistantDep, metrics: MetricsDep) -> dict[str, Any]:
+async def ask(
+    body: Question, request: Request, assistant: AssistantDep, metrics: MetricsDep, settings: SettingsDep
+) -> dict[str, Any]:
     """Answer one question with numbered, verified citations (or an honest refusal)."""
-    answer = assistant.ask(body.question, conversation_id=body.conversation_id, lang=body.lang)
+    release = in_progress(request)
+    try:
+        answer = await run_bounded(
+            assistant.ask, body.question, conversation_id=body.conversation_id, lang=body.lang,
+            deadline_s=settings.answer_deadline_s, disconnected=request.is_disconnected, client=client_key(request),
+        )
+    finally:
+        release()
     metrics.observe_answer(answer)
     return answer.as_json()
 
@@ -144,25 +195,40 @@ def ask(body: Question, assistant: AssistantDep, metrics: MetricsDep) -> dict[st
     dependencies=[Limited],
     tags=["answers"],
 )
-async def chat(body: Question, assistant: AssistantDep, metrics: MetricsDep) -> EventSourceResponse:
+async def chat(
+    body: Question, request: Request, assistant: AssistantDep, metrics: MetricsDep, settings: SettingsDep
+) -> EventSourceResponse:
     """Stream the answer as Server-Sent Events: `delta` {text}…, `citations` [..], `done` {answer JSON}."""
     question = assistant.checked(body.question, body.lang)  # a blank question is a 422 before any work
-    return EventSourceResponse(_chat_events(assistant, metrics, question, body), ping=15)
+    release = in_progress(request)
+    events = _chat_events(assistant, metrics, question, body, settings.answer_deadline_s, client_key(request))
+    return _ReleasingEvents(events, ping=15, release=release)
 
 
 @router.get("/api/search", response_model=SearchOut, responses=ERRORS, dependencies=[Limited], tags=["answers"])
-def search(
+async def search(
+    request: Request,
     assistant: AssistantDep,
+    settings: SettingsDep,
     q: Annotated[str, Query(min_length=1, max_length=2000, description="The search text")],
     k: Annotated[int, Query(ge=1, le=100)] = 8,
 ) -> dict[str, Any]:
     """The passages hybrid retrieval finds for `q`, best first."""
-    return assistant.search(q, k=k)
+    release = in_progress(request)
+    try:
+        return await run_bounded(
+            assistant.search, q, k=k, deadline_s=settings.answer_deadline_s, disconnected=request.is_disconnected,
+            client=client_key(request),
+        )
+    finally:
+        release()
 
 
 @router.get("/api/partners", response_model=PartnersOut, responses=ERRORS, dependencies=[Limited], tags=["partners"])
-def partners(
+async def partners(
+    request: Request,
     assistant: AssistantDep,
+    settings: SettingsDep,
     q: Annotated[str, Query(max_length=2000, description="What the partners should have worked on")] = "",
     country: Annotated[list[str], Query(max_length=300, description="Participant country codes (e.g. MX)")] = [],  # noqa: B006
     topic: Annotated[str | None, Query(max_length=80, description="Call topic code")] = None,
@@ -174,9 +240,15 @@ def partners(
     """Organisations and projects from the CORDIS data, each cited by its dataset row."""
     if not q.strip() and not (country or topic or action):
         raise HTTPException(422, "Give `q`, or at least one of `country`, `topic`, `action`.")
-    return assistant.partners(
-        q, countries=country, topic=topic, action=action, coordinators=coordinators, lang=lang, limit=limit
-    )
+    release = in_progress(request)
+    try:
+        return await run_bounded(
+            assistant.partners, q, countries=country, topic=topic, action=action, coordinators=coordinators,
+            lang=lang, limit=limit, deadline_s=settings.answer_deadline_s, disconnected=request.is_disconnected,
+            client=client_key(request),
+        )
+    finally:
+        release()
 
 
 # --- Horizon Europe: topics and eligibility ---------------------------------------------------------
@@ -312,11 +384,37 @@ def feedback_list(
 
 
 # --- operations and the page -----------------------------------------------------------------------
+# /healthz runs on the event loop, never in a worker pool that answers fill: its counts come from a thread of
+# its own, at most once a second, and an answer in progress never delays it.
+HEALTH_TTL_S = 1.0
+HEALTH_WAIT_S = 2.0
+_health_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eumex-health")
+NOT_LOADED = {"index_loaded": False, "documents": 0, "chunks": 0, "mode": "extractive"}
+
+
+async def _health_state(request: Request) -> dict[str, Any]:
+    state = request.app.state
+    assistant: Assistant | None = state.assistant
+    if assistant is None:
+        return NOT_LOADED
+    cached: tuple[float, dict[str, Any]] | None = getattr(state, "health_cache", None)
+    if cached is not None and time.monotonic() - cached[0] < HEALTH_TTL_S:
+        return cached[1]
+    loop = asyncio.get_running_loop()
+    try:
+        fresh = await asyncio.wait_for(loop.run_in_executor(_health_thread, assistant.health), HEALTH_WAIT_S)
+    except TimeoutError:
+        if cached is None:
+            raise
+        return cached[1]  # the catalog is slow to answer (an ingestion is writing): the last known state
+    state.health_cache = (time.monotonic(), fresh)
+    return fresh
+
+
 @router.get("/healthz", response_model=Health, responses={503: {"model": Health}}, tags=["operations"])
-def healthz(request: Request) -> JSONResponse:
+async def healthz(request: Request) -> JSONResponse:
     """Whether the index is loaded, with its document and chunk counts (503 when empty)."""
-    assistant: Assistant | None = request.app.state.assistant
-    state = assistant.health() if assistant else {"index_loaded": False, "documents": 0, "chunks": 0, "mode": "extractive"}
+    state = await _health_state(request)
     body = Health(status="ok" if state["index_loaded"] else "empty", **state)
     return JSONResponse(body.model_dump(), status_code=200 if state["index_loaded"] else 503)
 
