@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import date
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -114,7 +115,9 @@ def full_settings(full_index):  # type: ignore[no-untyped-def]
     from assistant.config import Settings
 
     env, _ = full_index
-    return Settings(corpus_dir=Path(env["EUMEX_CORPUS_DIR"]), data_dir=Path(env["EUMEX_DATA_DIR"]))
+    return Settings(
+        corpus_dir=Path(env["EUMEX_CORPUS_DIR"]), data_dir=Path(env["EUMEX_DATA_DIR"]), today=date.fromisoformat(env["EUMEX_TODAY"])
+    )
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, replace
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,7 @@ from ingestion.corpus import sha256_of
 from assistant.manifest import Document
 
 EUMEX = [sys.executable, "-m", "bots.cli"]
+TODAY = date(2026, 12, 7)  # answers about open calls are checked as of this day, whatever the calendar says
 
 
 def _toml_value(value: object) -> str:
@@ -74,7 +76,8 @@ def generated_document(doc_id: str, path: str, corpus_dir: Path, **fields: objec
 
 def cli_env(corpus_dir: Path, data_dir: Path, manifest: Path | None = None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EUMEX_", "CHROMA_"))}
-    env.update({"EUMEX_CORPUS_DIR": str(corpus_dir), "EUMEX_DATA_DIR": str(data_dir), "EUMEX_LOG_LEVEL": "WARNING"})
+    env.update({"EUMEX_CORPUS_DIR": str(corpus_dir), "EUMEX_DATA_DIR": str(data_dir), "EUMEX_LOG_LEVEL": "WARNING",
+                "EUMEX_TODAY": TODAY.isoformat()})
     if manifest is not None:
         env["EUMEX_MANIFEST"] = str(manifest)
     env.update(extra)
