@@ -296,12 +296,7 @@ def ask(settings: Settings, question: str | None, as_json: bool, lang: str, conv
                 data = {"question": q, **data}
             click.echo(json.dumps(data, ensure_ascii=False))
             continue
-        click.echo(answer.answer)
-        if answer.citations:
-            click.echo("")
-        for c in answer.citations:
-            where = f"p. {c.page}" if c.page is not None else (c.locator or "")
-            click.echo(f"[{c.n}] {c.title} — {where}" + (f" — {c.url}" if c.url else ""))
+        _print_cited(answer.as_json(), as_json=False)
 
 
 @cli.command()
@@ -540,7 +535,7 @@ def _print_cited(data: dict[str, Any], as_json: bool) -> None:
         click.echo("")
     for c in data["citations"]:
         where = f"p. {c['page']}" if c["page"] is not None else (c["locator"] or "")
-        click.echo(f"[{c['n']}] {c['title']} — {where}: “{c['quote']}”")
+        click.echo(f"[{c['n']}] {c['title']} — {where}: “{c['quote']}”" + (f" — {c['url']}" if c.get("url") else ""))
 
 
 def main() -> None:

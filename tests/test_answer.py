@@ -155,6 +155,10 @@ def test_ask_cli_json_shape_and_batch(full_index, tmp_path: Path) -> None:  # ty
     assert [(x["language"], x["abstained"]) for x in lines] == [("es", False), ("en", True)]
     result = run_cli(["ask", "--lang", "es", "What is the threshold for individual evaluation criteria?", "--json"], env)
     assert json.loads(result.stdout)["language"] == "es"
+    # as text: the answer, then each source with its page and the verbatim quote a reader can look for
+    result = run_cli(["ask", "What is the threshold for individual evaluation criteria?"], env)
+    source = next(line for line in result.stdout.splitlines() if line.startswith("[1] "))
+    assert "p. 3" in source and f"“{citation['quote']}”" in source
 
 
 def test_ask_on_empty_index_says_how_to_fix(tmp_path: Path, corpus_dir: Path) -> None:
