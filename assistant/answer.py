@@ -21,7 +21,7 @@ from typing import Any
 from assistant.citations import make_citation, quote_is_verified
 from assistant.config import Settings
 from assistant.conversation import Conversations, Turn
-from assistant.eligibility.checker import EligibilityChecker, EligibilityError
+from assistant.eligibility.checker import EligibilityChecker, EligibilityError, TopicCondition
 from assistant.eligibility.render import VerdictWriter
 from assistant.errors import IndexNotReady, QuestionError
 from assistant.extractive import ExtractiveAnswerer, Pick
@@ -231,8 +231,14 @@ class Assistant:
             partners = [{"country": c, "type": ask.entity_type} for c in ask.countries]
             answer = writer.consortium_answer(self.eligibility_checker.check_consortium(partners, ask.action, lang=lang))
         else:
+            conditions = self._topic_conditions(reading)
             parts = [
-                writer.entity_answer(self.eligibility_checker.check_entity(c, ask.entity_type, ask.action, lang=lang))
+                writer.entity_answer(
+                    self.eligibility_checker.check_entity(
+                        c, ask.entity_type, ask.action, lang=lang, topic_conditions=conditions,
+                        topics=reading.topic_codes,
+                    )
+                )
                 for c in ask.countries[:3]
             ]
             answer = parts[0]
@@ -242,6 +248,19 @@ class Assistant:
             answer = _joined(answer, self._topic_cards(reading, timings, first=len(answer.citations) + 1))
         timings["eligibility"] = (time.perf_counter() - t1) * 1000
         return answer
+
+    def _topic_conditions(self, reading: Reading) -> list[TopicCondition]:
+        """The sentences of the named topics' own conditions, with the countries each names."""
+        if self.topic_finder is None or self.reader.places is None:
+            return []
+        out = []
+        for code in reading.topic_codes[:3]:
+            topic = self.topic_finder.get(code)
+            for quote in topic.source_quotes if topic else ():
+                if quote.field == "conditions":
+                    countries = frozenset(self.reader.places(quote.text))
+                    out.append(TopicCondition(code, topic.document, quote.page, quote.text, countries))
+        return out
 
     def _topic_cards(self, reading: Reading, timings: dict[str, float], first: int = 1) -> Answer:
         """The topics the question names, each as a card: dates, money, conditions, cited."""

@@ -229,7 +229,7 @@ class ExtractiveAnswerer:
         self.embedder = embedder
         self.stored = stored  # chunk ids -> {sentence: vector} computed by the ingestion job
         self.page_text = page_text  # (doc_id, page) -> the page's text, to complete cut sentences
-        self.places = places  # text -> country codes it names (assistant.partners.filters.place_finder)
+        self.places = places  # text -> country codes it names (assistant.countries.CountryFinder)
         self._cache: dict[str, np.ndarray] = {}
         self._cache_size = cache_size
         self._lock = threading.Lock()

@@ -12,13 +12,14 @@ import os
 
 from assistant.answer import Assistant
 from assistant.config import Settings
+from assistant.countries import CountryFinder
 from assistant.eligibility.checker import EligibilityChecker
 from assistant.errors import EumexError, IndexNotReady
 from assistant.extractive import ExtractiveAnswerer
 from assistant.index import Index
 from assistant.index.embed import answer_on_one_blas_thread
+from assistant.intent import IntentModel
 from assistant.llm import LLMAnswerer, OpenAIChat
-from assistant.partners.filters import place_finder
 from assistant.partners.search import PartnerSearch
 from assistant.question import QuestionReader
 from assistant.ranking import LearnedRanker
@@ -55,8 +56,10 @@ def build_pipeline(settings: Settings, index: Index | None = None) -> Assistant:
     index = index or open_index(settings)
     retriever = build_retriever(index)
     tables = None if index.partner_tables.is_empty() else index.partner_tables
-    partner_search = PartnerSearch(tables, retriever) if tables is not None else None
-    places = place_finder(tables.labels("country")) if tables is not None else None
+    words = index.catalog.lowercase_words()  # ordinary words, which name no place ("Split", "Para")
+    partner_search = PartnerSearch(tables, retriever, words) if tables is not None else None
+    # a document's sentence about another country (the extractive answer's check) names it, not its cities
+    places = partner_search.finder.named if partner_search is not None else None
     llm = None
     if settings.llm_base_url:
         llm = LLMAnswerer(OpenAIChat(settings), index.catalog, index.manifest)
@@ -67,9 +70,12 @@ def build_pipeline(settings: Settings, index: Index | None = None) -> Assistant:
     return Assistant(
         settings=settings,
         index=index,
-        # countries named in a question, by the eligibility rules' names (ISO codes), else CORDIS's
+        # countries named in a question, by the eligibility rules' names and aliases (ISO codes), else CORDIS's
         reader=QuestionReader(
-            index.manifest, tables, index.catalog, call_topics, place_finder(checker.display) if checker else places
+            index.manifest, tables, index.catalog, call_topics,
+            CountryFinder(checker.display, checker.lookup, words) if checker else partner_search and partner_search.finder,
+            intent=intent_model(index.embedder.name),
+            embed=retriever.embed_query,
         ),
         retriever=retriever,
         extractive=ExtractiveAnswerer(
@@ -80,6 +86,18 @@ def build_pipeline(settings: Settings, index: Index | None = None) -> Assistant:
         topic_finder=finder,
         eligibility_checker=checker,
     )
+
+
+def intent_model(embedder: str) -> IntentModel | None:
+    """The eligibility intent model, when it reads this embedder's vectors (it was fitted on USE's: with
+    another embedder, eligibility questions are answered from the documents; `python -m evals.train_intent`
+    fits one for it)."""
+    model = IntentModel.load()
+    if model.embedder != embedder:
+        log.warning("the eligibility intent model reads %s vectors, not %s: the eligibility check is only "
+                    "reached through /api/eligibility and `eumex eligibility`", model.embedder, embedder)
+        return None
+    return model
 
 
 def start(assistant: Assistant, require_index: bool = True) -> None:

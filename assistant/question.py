@@ -1,6 +1,6 @@
 """Reading a question, once, and deciding where it goes.
 
-    reader = QuestionReader(manifest, partner_tables, catalog, call_topics, places)
+    reader = QuestionReader(manifest, partner_tables, catalog, call_topics, places, intent, embed)
     reading = reader.read(question, history, lang, rewrite)   # -> Reading (raises QuestionError)
 
 The routes, in order: a refusal decided before any search (an injection; a text we do not have); the partner
@@ -28,9 +28,12 @@ from assistant.query import H2020, RARE, Query, acronyms, read_query
 from assistant.types import DOCUMENTS, PROJECTS, TOPICS
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from assistant.index.call_topics import CallTopicTable
     from assistant.index.catalog import Catalog
     from assistant.index.partner_tables import PartnerIndex
+    from assistant.intent import IntentModel
 
 MAX_QUESTION_CHARS = 2000
 
@@ -110,8 +113,10 @@ def needs_rules_too(question: str) -> bool:
 
 # --- the eligibility check and the topic finder --------------------------------------------------------
 # Who may take part, or be funded: asked with a country (or a consortium's countries), as a question of
-# possibility ("can a Mexican university be funded…", "¿pueden participar…?"), not of amounts ("how much…").
-ELIGIBILITY_INTENT = re.compile(
+# possibility ("can a Mexican university be funded…", "¿pueden participar…?"), not of amounts ("how
+# much…"). Read by assistant.intent, a model learned from questions: the question's vector, and whether it
+# uses the usual wording below (one feature among the vector's; phrasings nobody listed are read too).
+ELIGIBILITY_WORDING = re.compile(
     r"\b(eligib\w*|elegib\w*|"
     r"(can|could|may|might|is|are|am|do|does)\b[^?.;]{0,60}?\b(take part|participate|join|apply|"
     r"be (a |the |an )?(partner|beneficiar\w*|coordinator|host)|(be|get|receive|obtain)\b[^?.;]{0,20}?"
@@ -141,7 +146,9 @@ ACTIONS = (  # (type of action, pattern), most specific first
     ("RIA", re.compile(r"\b(rias?|research and innovation actions?|acci[oó]n(es)? de investigaci[oó]n e "
                        r"innovaci[oó]n)\b", re.I)),
 )
-CONSORTIUM = re.compile(r"\b(consorti\w*|consorci\w*|partners|socios|we have|tenemos)\b", re.I)
+# A consortium's composition is asked about ("we have partners from ...: are we eligible?"), not each
+# partner's own case ("can partners from Switzerland and Canada be funded?")
+CONSORTIUM = re.compile(r"\b(consorti\w*|consorci\w*|we have|we are|tenemos|somos)\b", re.I)
 # Calls or topics about a subject: the topic finder.
 TOPIC_INTENT = re.compile(
     r"\b((which|what) (calls?|topics?|funding opportunit\w*)|qu[eé] (convocatorias?|temas?|llamados?)|"
@@ -161,9 +168,10 @@ class EligibilityAsk:
     consortium: bool  # several partners: the consortium's composition is asked about
 
 
-def eligibility_ask(text: str, countries: Sequence[str]) -> EligibilityAsk | None:
-    """An eligibility question: countries named, and who may take part or be funded asked."""
-    if not countries or not ELIGIBILITY_INTENT.search(text) or AMOUNT.search(text):
+def eligibility_ask(text: str, countries: Sequence[str], asks: bool) -> EligibilityAsk | None:
+    """An eligibility question: countries named, and who may take part or be funded asked (``asks``: the
+    intent model's reading of the question)."""
+    if not countries or not asks or AMOUNT.search(text):
         return None
     entity = next((kind for kind, pattern in ENTITY_TYPES if pattern.search(text)), "OTH")
     action = next((kind for kind, pattern in ACTIONS if pattern.search(text)), "RIA")
@@ -203,12 +211,16 @@ class QuestionReader:
         catalog: Catalog | None = None,
         call_topics: CallTopicTable | None = None,
         places: Callable[[str], set[str]] | None = None,
+        intent: IntentModel | None = None,
+        embed: Callable[[str], np.ndarray] | None = None,
     ) -> None:
         self.manifest = manifest
         self.partner_tables = partner_tables  # None: the index has no CORDIS data
         self.catalog = catalog
         self.call_topics = call_topics  # None: the index has no Horizon Europe topics
         self.places = places  # text -> the country codes it names (None: no country names known)
+        self.intent = intent  # does a question ask who may take part or be funded (None: never routed)
+        self.embed = embed  # the question's vector (retrieval's, remembered: the question is embedded once)
 
     def query(self, text: str) -> Query:
         return read_query(text, self.manifest)
@@ -257,6 +269,9 @@ class QuestionReader:
         current = H2020 not in query.programmes  # Horizon Europe's tools answer for the current programme
         codes = tuple(c for c in query.identifiers if self.call_topics is not None and self.call_topics.get(c))
         countries = sorted(self.places(standalone)) if self.places is not None and current else []
+        asks = bool(countries) and self.intent is not None and self.embed is not None and (
+            self.intent.asks_eligibility(self.embed(standalone), bool(ELIGIBILITY_WORDING.search(standalone)))
+        )
         return Reading(
             question=question,
             standalone=standalone,
@@ -266,7 +281,7 @@ class QuestionReader:
             about_partners=about_partners,
             needs_rules=about_partners and needs_rules_too(standalone),
             collections=self._collections(query),
-            eligibility=eligibility_ask(standalone, countries) if current else None,
+            eligibility=eligibility_ask(standalone, countries, asks) if current else None,
             topic_codes=codes,
             asks_for_topics=current and self.call_topics is not None and bool(TOPIC_INTENT.search(standalone)),
         )

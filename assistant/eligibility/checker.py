@@ -137,6 +137,22 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class TopicCondition:
+    """A sentence of a topic's own conditions (its record in the call topics) and the countries it names."""
+
+    topic: str
+    document: str
+    page: int
+    text: str
+    countries: frozenset[str]
+
+
+# How a topic's conditions word its own exceptions (the work programmes' standard phrasing)
+TOPIC_FUNDED = re.compile(r"eligible (for|to receive) (union |eu )?funding", re.IGNORECASE)
+TOPIC_ASSOCIATED_ONLY = re.compile(r"only (be )?(possible )?as (an )?associated partners?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
 class Reason:
     code: str
     text: str
@@ -433,6 +449,18 @@ M: dict[str, tuple[str, str]] = {
         "If the granting authority considers its participation essential for implementing the action.",
         "Si la autoridad otorgante considera esencial su participación para ejecutar la acción.",
     ),
+    "f_topic_funded": (
+        "Yes, in {t}: the topic makes entities in {c} eligible for funding.",
+        "Sí, en {t}: el tema hace elegibles para financiación a las entidades de {c}.",
+    ),
+    "f_topic_associated_only": (
+        "Not as a beneficiary in {t}: entities in {c} can take part in this topic only as associated partners.",
+        "No como beneficiaria en {t}: las entidades de {c} solo pueden participar en este tema como socios asociados.",
+    ),
+    "r_topic_own": (
+        "Topic {t} states its own condition for entities in {c}.",
+        "El tema {t} fija su propia condición para las entidades de {c}.",
+    ),
     "h_topic": (
         "Topic {t} ({a}) makes entities in {c} exceptionally eligible for funding, under the conditions it states.",
         "El tema {t} ({a}) hace excepcionalmente elegibles para financiación a las entidades de {c}, en las condiciones que indica.",
@@ -724,6 +752,7 @@ class EligibilityChecker:
         self.eu_codes: dict[str, str] = dict(countries.get("eu_codes", {}))
         self.mentions: dict[str, list] = dict(rules.get("mentions", {}))
         self.topics: list[Mapping] = list(rules.get("topic_exceptions", []))
+        self._exception_quotes = {e["quote"] for e in self.topics}
 
     # -- names ---------------------------------------------------------------------------------------
 
@@ -808,8 +837,12 @@ class EligibilityChecker:
         return t, a, p
 
     def check_entity(
-        self, country: str, entity_type: str, action: str, programme: str = "he", lang: str = "en"
+        self, country: str, entity_type: str, action: str, programme: str = "he", lang: str = "en",
+        topic_conditions: Sequence[TopicCondition] = (), topics: Sequence[str] = (),
     ) -> EntityVerdict:
+        """The verdict for an entity of this country and type in this type of action; the topics a question
+        names (``topics``; ``topic_conditions``: the sentences of their own conditions) lead it when one
+        of their conditions names the country."""
         t, a, p = self._check_args(entity_type, action, programme, lang)
         code = self.lookup_country(country, lang)
         c = self.name(code, lang)
@@ -903,7 +936,39 @@ class EligibilityChecker:
             v.notes.append(r("erc_associated", _t("n_erc_associated", L), "erc_associated_countries"))
         if code == "CN" and a == "IA" and "china_innovation_actions" in self.rules:
             v.notes.append(r("china_ia", _t("n_china_ia", L), "china_innovation_actions"))
+        exceptions = [  # the topics whose exceptions ingestion read (some sentences are too long for a record)
+            TopicCondition(e["topic"], e["document"], int(e["page"]), e["quote"], frozenset(e.get("codes", [])))
+            for e in self.topics
+            if e["topic"] in topics and e.get("scope", "countries") == "countries"
+        ]
+        self._topic_conditions(v, code, [*exceptions, *topic_conditions])
         return v
+
+    def _topic_conditions(self, v: EntityVerdict, code: str, conditions: Sequence[TopicCondition]) -> None:
+        """A named topic's own condition on this country leads the verdict (e.g. "legal entities established
+        in Brazil are exceptionally eligible for Union funding"; "... India ... only possible as associated
+        partners")."""
+        L, c = v.lang, v.country_name
+        naming = [cond for cond in conditions if code in cond.countries]
+        # the sentences that decide (funded; associated partner only) before those that only name the country
+        decisive = [cond for cond in naming if TOPIC_ASSOCIATED_ONLY.search(cond.text) or self._funds(cond)]
+        led: set[str] = set()
+        for cond in decisive + naming:
+            if cond.topic in led:
+                continue
+            led.add(cond.topic)
+            cited = (Citation(cond.document, cond.page, cond.text),)
+            if TOPIC_ASSOCIATED_ONLY.search(cond.text):
+                v.funding = _t("f_topic_associated_only", L, t=cond.topic, c=c)
+                v.roles.update(beneficiary=NO, affiliated_entity=NO, associated_partner=YES)
+            elif self._funds(cond) and not v.funded_automatically:
+                v.funding = _t("f_topic_funded", L, t=cond.topic, c=c)
+                v.roles.update(beneficiary=YES, affiliated_entity=YES)
+            v.reasons.insert(0, Reason("topic_own", _t("r_topic_own", L, t=cond.topic, c=c), cited))
+
+    def _funds(self, cond: TopicCondition) -> bool:
+        """The sentence makes the entities it names eligible for funding in its topic."""
+        return bool(TOPIC_FUNDED.search(cond.text)) or cond.text in self._exception_quotes
 
     def _headings(self) -> tuple[Citation, ...]:
         return tuple(

@@ -117,6 +117,7 @@ CHUNK_COLUMNS = (
     "id, doc_id, collection, document, page_start, page_end, locator, heading, language, programme, "
     "kind, period, title, text"
 )
+LOWERCASE_WORD = re.compile(r"(?<![A-Za-z])[a-z]{4,}(?![A-Za-z])")
 
 
 @dataclass(frozen=True)
@@ -544,6 +545,14 @@ class Catalog:
     def page_text(self, doc_id: str, page: int) -> str | None:
         row = self.db.execute("SELECT text FROM pages WHERE doc_id = ? AND page = ?", (doc_id, page)).fetchone()
         return row[0] if row else None
+
+    def lowercase_words(self) -> frozenset[str]:
+        """The words of four letters or more the documents write in lowercase: ordinary words, not names
+        (a place called "Split" or "Reading" is a word here; "Monterrey" is not)."""
+        words: set[str] = set()
+        for (text,) in self.db.execute("SELECT text FROM pages"):
+            words.update(LOWERCASE_WORD.findall(text))
+        return frozenset(words)
 
     def counts(self) -> dict[str, int]:
         db = self.db

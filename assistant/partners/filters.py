@@ -1,8 +1,7 @@
 """What a partner question asks for: countries, a call topic, a type of action, a role, and its subject.
 
-    filters_from(text, countries) -> PartnerFilters        (countries: the CORDIS country labels)
-    subject_words(text)                                     (the words that say what projects were about)
-    place_finder(labels)(text) -> {"MX", "CO", ...}         (the country names and demonyms a text uses)
+    filters_from(text, finder) -> PartnerFilters    (finder: an assistant.countries.CountryFinder on CORDIS's labels)
+    subject_words(text)                             (the words that say what projects were about)
 
 Filters hold codes only; their wording (a country's name in English or Spanish) is rendered by
 :mod:`assistant.partners.render`, so a search gives the same result whatever the answer's language.
@@ -11,9 +10,9 @@ Filters hold codes only; their wording (a country's name in English or Spanish) 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from assistant.countries import CountryFinder
 from assistant.question import RULES_INTENT
 from assistant.textutil import TOPIC_CODE, content_words, fold
 
@@ -34,22 +33,6 @@ GROUPS = {
     ),
     "latin-america": (re.compile(r"\b(latin americ\w*|latinoameric\w*|am[eé]rica latina)\b", re.I), LATIN_AMERICA),
 }
-DEMONYMS = {
-    "MX": r"mexic\w*|mexican\w*|mexicano\w*|mexicana\w*|m[eé]xico",
-    "CN": r"chin(a|ese)|chin[oa]s?",
-    "IN": r"indian?s?\b|indi[oa]s?\b",
-    "ZA": r"south african?",
-    "ES": r"spanish|espa[nñ]ol\w*",
-    "DE": r"german\w*|alem[aá]n\w*",
-    "FR": r"french|franc[eé]s\w*",
-    "IT": r"italian\w*|italian[oa]s?",
-    "BR": r"brazil\w*|brasil\w*",
-    "CO": r"colombian\w*",
-    "AR": r"argentin\w*",
-    "CL": r"chilean\w*|chilen\w*",
-}
-# Country codes that are also common words are matched by name only.
-WORD_CODES = {"EU", "IN", "IT", "AS", "TO", "BY", "NO", "IS", "ME", "AN"}
 ROLE_COORDINATOR = re.compile(r"\b(coordinat\w*|coordin[oóa]\w*|coordinador\w*|lead(s|ing)? partner)\b", re.I)
 ACTIONS: dict[str, tuple[re.Pattern[str], tuple[str, ...]]] = {
     "ERA-NET": (re.compile(r"\bera-?nets?\b", re.I), ("%ERA-NET%",)),
@@ -97,28 +80,19 @@ class PartnerFilters:
     explicit_country: bool = False
 
 
-def filters_from(text: str, countries: dict[str, dict[str, str]]) -> PartnerFilters:
-    """The filters a question implies: country groups, demonyms and country names (English or Spanish), a
-    topic code, a type of action, the coordinator role."""
+def filters_from(text: str, finder: CountryFinder) -> PartnerFilters:
+    """The filters a question implies: country groups, the countries it names (names, demonyms, short forms,
+    English or Spanish, in the order it names them), a topic code, a type of action, the coordinator role."""
     codes: list[str] = []
     parts: list[tuple[str, str]] = []
     for name, (pattern, group) in GROUPS.items():
         if pattern.search(text):
             codes += group
             parts.append(("group", name))
-    folded = f" {fold(text)} "
-    for code, pattern in DEMONYMS.items():
-        if re.search(rf"\b({pattern})\b", folded, re.I) and code not in codes:
+    for code in finder.ordered(text):
+        if code not in codes:
             codes.append(code)
             parts.append(("country", code))
-    for code, names in countries.items():
-        if code in codes or code in WORD_CODES:
-            continue
-        for name in {names.get("en", ""), names.get("es", "")}:
-            if len(name) >= 4 and f" {fold(name)} " in folded:
-                codes.append(code)
-                parts.append(("country", code))
-                break
     topic = next(iter(TOPIC_CODE.findall(text)), None)
     action = next((name for name, (pattern, _) in ACTIONS.items() if pattern.search(text)), None)
     role = "Coordinator" if ROLE_COORDINATOR.search(text) else None
@@ -139,29 +113,3 @@ def subject_words(text: str) -> list[str]:
     return [
         w for w in content_words(RULES_INTENT.sub(" ", text)) if w not in GENERIC and not TOPIC_CODE.fullmatch(w.upper())
     ]
-
-
-def place_finder(labels: dict[str, dict[str, str]]) -> Callable[[str], set[str]]:
-    """text -> the country codes it names (English/Spanish country names, a few demonyms): a dictionary
-    lookup of the text's 1-3 word phrases, then one small regular expression for the demonyms."""
-    names: dict[str, str] = {}
-    for code, by_lang in labels.items():
-        for lang in ("en", "es"):
-            name = fold(by_lang.get(lang, ""))
-            if len(name) >= 4 and re.fullmatch(r"[A-Z]{2}", code):
-                names.setdefault(name, code)
-    longest = max((len(n.split()) for n in names), default=1)
-    demonyms = re.compile("|".join(f"(?P<{code}>\\b(?:{p}))" for code, p in DEMONYMS.items()), re.IGNORECASE)
-    word = re.compile(r"[\w'-]+")
-
-    def find(text: str) -> set[str]:
-        words = word.findall(fold(text))
-        found = {m.lastgroup for m in demonyms.finditer(text) if m.lastgroup}
-        for n in range(1, min(longest, 3) + 1):
-            for i in range(len(words) - n + 1):
-                code = names.get(" ".join(words[i : i + n]))
-                if code:
-                    found.add(code)
-        return found
-
-    return find

@@ -17,6 +17,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from assistant.countries import CountryFinder
 from assistant.index.partner_tables import (
     Coverage,
     ParticipationRow,
@@ -96,10 +97,12 @@ class PartnerResult:
 class PartnerSearch:
     """Searches the partner tables; one instance shared by every request."""
 
-    def __init__(self, tables: PartnerIndex, retriever: Retriever | None) -> None:
+    def __init__(self, tables: PartnerIndex, retriever: Retriever | None, words: frozenset[str] = frozenset()) -> None:
         self.tables = tables
         self.retriever = retriever
         self._countries: dict[str, dict[str, str]] | None = None
+        self._finder: CountryFinder | None = None
+        self.words = words  # the documents' ordinary lowercase words: no place is named by one
 
     @property
     def countries(self) -> dict[str, dict[str, str]]:
@@ -107,6 +110,13 @@ class PartnerSearch:
         if self._countries is None:
             self._countries = self.tables.labels("country")
         return self._countries
+
+    @property
+    def finder(self) -> CountryFinder:
+        """The countries a question names, by CORDIS's codes (UK, EL)."""
+        if self._finder is None:
+            self._finder = CountryFinder(self.countries, words=self.words)
+        return self._finder
 
     def country_name(self, code: str, lang: str) -> str:
         names = self.countries.get(code, {})
@@ -125,7 +135,7 @@ class PartnerSearch:
         if isinstance(query, str):
             query = read_query(query, self.retriever.manifest if self.retriever else None)
         text = query.text
-        implied = filters_from(text, self.countries)
+        implied = filters_from(text, self.finder)
         explicit = tuple(c.upper() for c in countries if c)
         filters = PartnerFilters(
             countries=explicit or implied.countries,

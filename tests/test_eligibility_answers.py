@@ -1,0 +1,72 @@
+"""Eligibility questions in the chat: read by the learned intent model (assistant/intent.py), answered by the
+check with the verdict first, a named topic's own conditions leading it (the full real index)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.index.embed import UseEmbedder
+from assistant.intent import IntentModel
+
+
+def test_the_intent_model_reads_the_default_embedders_vectors() -> None:
+    model = IntentModel.load()
+    assert model.embedder == UseEmbedder.name and model.weights.shape == (512,)
+    assert 0.0 < model.threshold < 1.0
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # a country named by a city, a state, a demonym; asked in words no pattern lists ("get EU money")
+        "Our partner is a start-up in Toronto: can it get EU money in a Horizon Europe Innovation Action?",
+        "Can a company from Bangalore be a funded partner in a Horizon Europe Innovation Action?",
+        "Mi socio es un centro de investigación en Jalisco, ¿puede ser beneficiario en una RIA?",
+        "Can a Peruvian university be a funded beneficiary in a Horizon Europe project?",
+    ],
+)
+def test_eligibility_questions_reach_the_check(assistant, question: str) -> None:  # type: ignore[no-untyped-def]
+    answer = assistant.ask(question)
+    assert answer.mode == "eligibility", answer.answer[:200]
+    assert answer.citations and all(c.page for c in answer.citations)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What does the MSCA work programme say about researchers from Mexico?",
+        "How much is the budget of HORIZON-INFRA-2027-SERV-01-01 for entities in Mexico?",
+        "¿Qué convocatorias de Horizonte Europa hay sobre agricultura regenerativa en México?",
+    ],
+)
+def test_other_questions_naming_a_country_do_not(assistant, question: str) -> None:  # type: ignore[no-untyped-def]
+    assert assistant.ask(question).mode != "eligibility"
+
+
+def test_a_topics_own_condition_leads_the_verdict(assistant) -> None:  # type: ignore[no-untyped-def]
+    """HORIZON-HLTH-2026-01-STAYHLTH-02 makes entities in the United States eligible for funding: the answer
+    says so first, quoting the topic's page, rather than the general "not automatically"."""
+    answer = assistant.ask(
+        "Can a hospital based in the United States receive EU funding as a beneficiary in topic "
+        "HORIZON-HLTH-2026-01-STAYHLTH-02?"
+    )
+    assert answer.mode == "eligibility"
+    assert answer.answer.startswith("Yes, in HORIZON-HLTH-2026-01-STAYHLTH-02"), answer.answer[:200]
+    assert any("United States of America" in c.quote and "wp-4-health" in c.document for c in answer.citations)
+    spanish = assistant.ask(
+        "¿Una empresa de la India puede ser beneficiaria en el tema HORIZON-CL5-2026-09-D2-04?"
+    )
+    assert spanish.answer.startswith("No como beneficiaria en HORIZON-CL5-2026-09-D2-04"), spanish.answer[:200]
+    assert any("only possible as associated partners" in c.quote for c in spanish.citations)
+
+
+def test_partners_asked_about_one_by_one_get_their_own_verdicts(assistant) -> None:  # type: ignore[no-untyped-def]
+    """ "Can partners from Switzerland and Canada be funded?" asks about each of them (both Associated
+    Countries), not whether a consortium of the two meets the minimum composition."""
+    answer = assistant.ask("¿Socios de Suiza y de Canadá pueden recibir fondos como beneficiarios en Horizonte Europa?")
+    assert answer.mode == "eligibility"
+    lines = answer.answer.splitlines()
+    assert lines[0].startswith("Sí") and "composición mínima" not in answer.answer
+    assert "Suiza" in answer.answer and "Canadá" in answer.answer
+    consortium = assistant.ask("We have partners from Mexico, Colombia and Spain for a RIA: are we eligible?")
+    assert consortium.mode == "eligibility" and "Add" in consortium.answer  # what would fix it
