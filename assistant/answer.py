@@ -237,7 +237,8 @@ class Assistant:
                     self.eligibility_checker.check_entity(
                         c, ask.entity_type, ask.action, lang=lang, topic_conditions=conditions,
                         topics=reading.topic_codes,
-                    )
+                    ),
+                    aspect=ask.aspect,
                 )
                 for c in ask.countries[:3]
             ]

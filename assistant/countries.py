@@ -41,6 +41,7 @@ IRREGULAR = {
     "GB": ("britanico", "britanica", "britanicos", "britanicas", "reino unido"),
     "NL": ("neerlandes", "neerlandesa", "holandes", "holandesa", "holanda"),
     "NZ": ("neozelandes", "neozelandesa"),
+    "AR": ("argentinian", "argentinians"),
     "KR": ("surcoreano", "surcoreana", "surcoreanos", "surcoreanas", "south korean", "south koreans"),
     "CR": ("costarricense", "costarricenses"),
     "EC": ("ecuatoriano", "ecuatoriana", "ecuatorianos", "ecuatorianas"),
@@ -88,8 +89,10 @@ def _spanish_demonyms(name: str) -> set[str]:
         stems.add(name[:-1])
     if name.endswith(("ia", "as")) and len(name) > 5:
         stems.add(name[:-2])
-    # the name's own plural ("chiles": peppers) is a word, not a demonym
-    return {stem + end for stem in stems for end in SPANISH_ENDINGS} - {name, name + "s"}
+    # the name's own plural ("chiles": peppers) is a word, not a demonym; but where the name is itself the
+    # feminine demonym ("Argentina": "empresas argentinas"), its plural is the demonym's
+    plural = set() if name.endswith("a") else {name + "s"}
+    return {stem + end for stem in stems for end in SPANISH_ENDINGS} - {name} - plural
 
 
 @lru_cache(maxsize=512)

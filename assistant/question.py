@@ -149,6 +149,21 @@ ACTIONS = (  # (type of action, pattern), most specific first
 # A consortium's composition is asked about ("we have partners from ...: are we eligible?"), not each
 # partner's own case ("can partners from Switzerland and Canada be funded?")
 CONSORTIUM = re.compile(r"\b(consorti\w*|consorci\w*|we have|we are|tenemos|somos)\b", re.I)
+# Two countries make a consortium question only when its composition is asked about ("is that enough?"); a
+# consortium's minimum is three partners, so a question naming two is usually about one of them ("a Dutch
+# university invited our Toronto company: can we be funded?").
+COMPOSITION = re.compile(r"\b(enough|suficientes?|minim\w*|m[ií]nim\w*|composition|composici[oó]n)\b", re.I)
+# Which part of the verdict the question asks for, so that the answer leads with it: a role ("as an
+# associated partner", "coordinate"), whether funding is automatic, or taking part without funding.
+ASPECTS = (
+    ("associated_partner", re.compile(r"\b(associated partners?|socios? asociad[oa]s?)\b", re.I)),
+    ("coordinator", re.compile(r"\b(coordinators?|coordinate|coordinar|coordinador\w*)\b", re.I)),
+    ("automatic", re.compile(r"\b(automatic\w*|autom[aá]tic\w*)\b", re.I)),
+    ("funding", re.compile(r"\b(fund\w*|financ\w*|money|dinero|fondos|beneficiar\w*|budget|presupuesto|"
+                           r"costs?|costes?|costos?|grants?)\b", re.I)),
+    ("participation", re.compile(r"\b(take part|participat\w*|join|be part|be involved|participar|"
+                                 r"formar parte|entrar|unirse|sumarse|integrarse)\b", re.I)),
+)
 # Calls or topics about a subject: the topic finder.
 TOPIC_INTENT = re.compile(
     r"\b((which|what) (calls?|topics?|funding opportunit\w*)|qu[eé] (convocatorias?|temas?|llamados?)|"
@@ -166,6 +181,7 @@ class EligibilityAsk:
     entity_type: str
     action: str
     consortium: bool  # several partners: the consortium's composition is asked about
+    aspect: str = "funding"  # what the answer leads with: funding | automatic | participation | a role
 
 
 def eligibility_ask(text: str, countries: Sequence[str], asks: bool) -> EligibilityAsk | None:
@@ -175,8 +191,11 @@ def eligibility_ask(text: str, countries: Sequence[str], asks: bool) -> Eligibil
         return None
     entity = next((kind for kind, pattern in ENTITY_TYPES if pattern.search(text)), "OTH")
     action = next((kind for kind, pattern in ACTIONS if pattern.search(text)), "RIA")
-    consortium = len(countries) > 1 and bool(CONSORTIUM.search(text))
-    return EligibilityAsk(tuple(countries), entity, action, consortium)
+    consortium = bool(CONSORTIUM.search(text)) and (
+        len(countries) > 2 or (len(countries) == 2 and bool(COMPOSITION.search(text)))
+    )
+    aspect = next((name for name, pattern in ASPECTS if pattern.search(text)), "funding")
+    return EligibilityAsk(tuple(countries), entity, action, consortium, aspect)
 
 
 # --- the reading -----------------------------------------------------------------------------------------

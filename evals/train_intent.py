@@ -32,7 +32,8 @@ DATASETS = Path(__file__).parent / "datasets"
 DEFAULT = [
     DATASETS / f"{name}.jsonl"
     for name in ("dev", "dev_he", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6",
-                 "heldout7", "heldout8", "heldout9", "topics_dev", "topics_heldout")
+                 "heldout7", "heldout8", "heldout9", "topics_dev", "topics_heldout", "eligibility_heldout",
+                 "eligibility_heldout2")
 ]
 
 

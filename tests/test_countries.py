@@ -37,6 +37,8 @@ def finder(corpus_dir: Path) -> CountryFinder:
         ("Somos una universidad pública de Andalucía", ["ES"]),
         ("Can UNAM be a beneficiary?", ["MX"]),
         ("Trabajo en el Tec de Monterrey", ["MX"]),
+        ("¿Las empresas argentinas reciben fondos?", ["AR"]),  # the name is the feminine demonym: its plural too
+        ("Argentinian and Colombian partners", ["AR", "CO"]),
     ],
 )
 def test_the_countries_a_question_names(finder: CountryFinder, text: str, codes: list[str]) -> None:

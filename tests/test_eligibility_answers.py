@@ -70,3 +70,49 @@ def test_partners_asked_about_one_by_one_get_their_own_verdicts(assistant) -> No
     assert "Suiza" in answer.answer and "Canadá" in answer.answer
     consortium = assistant.ask("We have partners from Mexico, Colombia and Spain for a RIA: are we eligible?")
     assert consortium.mode == "eligibility" and "Add" in consortium.answer  # what would fix it
+    assert consortium.answer.startswith("No: does not meet"), consortium.answer[:120]  # the direct answer first
+
+
+def test_a_topic_closed_to_the_countries_it_lists_says_no(assistant) -> None:  # type: ignore[no-untyped-def]
+    """HORIZON-CL4-2026-SPACE-03-11 limits participation to Member States, Norway and Iceland: a Canadian
+    company (an Associated Country, funded elsewhere) may not take part; a Norwegian one may."""
+    answer = assistant.ask("Can a Canadian company be funded in topic HORIZON-CL4-2026-SPACE-03-11?")
+    assert answer.answer.startswith("No: in HORIZON-CL4-2026-SPACE-03-11 participation is limited"), answer.answer[:200]
+    assert any("Member States, Norway and Iceland" in c.quote and c.page == 193 for c in answer.citations)
+    norway = assistant.ask("¿Una empresa noruega puede recibir fondos en el tema HORIZON-CL4-2026-SPACE-03-11?")
+    assert norway.answer.startswith("Sí"), norway.answer[:200]
+
+
+@pytest.mark.parametrize(
+    ("listed", "code", "status", "closed"),
+    [
+        ("Member States and Associated Countries.", "US", "other", True),
+        ("Member States and Associated Countries.", "CA", "associated", False),
+        ("Member States, Iceland and Norway and the following associated country: Israel.", "GB", "associated", True),
+        ("Member States, Iceland and Norway and the following associated country: Israel.", "IL", "associated", False),
+        ("Member States, Iceland and Norway, associated countries and OECD countries.", "MX", "other", False),
+    ],
+)
+def test_which_countries_a_topic_limited_to_a_list_closes(listed, code, status, closed) -> None:  # type: ignore[no-untyped-def]
+    from assistant.eligibility.checker import EligibilityChecker, TopicCondition
+
+    text = "For this reason, participation is limited to legal entities established in " + listed
+    named = frozenset({"IL"} if "Israel" in listed else set())
+    condition = TopicCondition("HORIZON-X", "wp.pdf", 1, text, named)
+    assert EligibilityChecker._closed_to(condition, code, status) is closed  # OECD: not listed here, undecided
+
+
+@pytest.mark.parametrize(
+    ("question", "lead"),
+    [
+        ("Could a Chilean research institute join a Horizon Europe RIA as an associated partner?",
+         "Yes, as an associated partner"),
+        ("¿Las empresas chilenas reciben fondos de Horizonte Europa de forma automática?", "No, no automáticamente."),
+        ("Can a Colombian university take part in a Horizon Europe project?", "Yes: any legal entity may take part"),
+        ("Can a company in Boston be the coordinator of a proposal for HORIZON-HLTH-2026-01-TOOL-06?",
+         "No: in HORIZON-HLTH-2026-01-TOOL-06 the coordinator must be established"),
+    ],
+)
+def test_the_answer_leads_with_what_the_question_asks(assistant, question: str, lead: str) -> None:  # type: ignore[no-untyped-def]
+    answer = assistant.ask(question)
+    assert answer.mode == "eligibility" and answer.answer.startswith(lead), answer.answer[:200]

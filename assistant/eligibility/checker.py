@@ -150,6 +150,24 @@ class TopicCondition:
 # How a topic's conditions word its own exceptions (the work programmes' standard phrasing)
 TOPIC_FUNDED = re.compile(r"eligible (for|to receive) (union |eu )?funding", re.IGNORECASE)
 TOPIC_ASSOCIATED_ONLY = re.compile(r"only (be )?(possible )?as (an )?associated partners?", re.IGNORECASE)
+# The work programmes' standard sentences that close a topic to entities outside the countries they list
+# ("participation is limited to legal entities established in Member States, Iceland and Norway and the
+# following associated countries: …"), or its coordinator's role ("Coordinators of projects must be legal
+# entities established in an EU Member State or Associated Country").
+TOPIC_LIMITED = re.compile(
+    r"\bparticipation (in this \w+ )?is limited to (legal )?entities established in (?P<list>.+)", re.IGNORECASE
+)
+LIMITED_MEMBER_STATES = re.compile(r"\bmember states?\b", re.IGNORECASE)
+LIMITED_ASSOCIATED = re.compile(r"(?<!following )\bassociated countr(y|ies)\b", re.IGNORECASE)
+# Groups the rules do not list country by country: a sentence naming one decides nothing for a country it
+# does not name.
+LIMITED_UNRESOLVED = re.compile(r"\b(OECD|African Union|Mercosur|CELAC|widening|identified|listed)\b", re.IGNORECASE)
+MS_AC_WORDS = r"(an? )?(eu )?member states? (and|or) (an? )?associated countr(y|ies)"
+TOPIC_MS_AC_COORDINATOR = re.compile(
+    r"coordinators?\b.{0,40}?\b(must be|is limited to|are limited to) (legal )?entities established in "
+    + MS_AC_WORDS,
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -175,6 +193,7 @@ class EntityVerdict:
     roles: dict[str, str]  # role -> yes | no | conditional | not_stated
     participation: str  # short verdict, e.g. "Yes: …" / "Sí: …"
     funding: str  # e.g. "Not automatically: …" / "No automáticamente: …"
+    coordinator: str = ""  # a named topic's condition on who may coordinate, when it has one
     reasons: list[Reason] = field(default_factory=list)
     how_funded: list[Reason] = field(default_factory=list)
     notes: list[Reason] = field(default_factory=list)
@@ -457,6 +476,35 @@ M: dict[str, tuple[str, str]] = {
         "Not as a beneficiary in {t}: entities in {c} can take part in this topic only as associated partners.",
         "No como beneficiaria en {t}: las entidades de {c} solo pueden participar en este tema como socios asociados.",
     ),
+    "f_topic_closed": (
+        "No: in {t} participation is limited to entities established in the countries the topic lists, and {c} is not one of them.",
+        "No: en {t} la participación se limita a entidades establecidas en los países que el tema enumera, y {c} no está entre ellos.",
+    ),
+    "r_topic_closed": (
+        "Topic {t} limits participation to entities established in the countries it lists.",
+        "El tema {t} limita la participación a entidades establecidas en los países que enumera.",
+    ),
+    "k_topic_yes": (
+        "Yes: in {t} the coordinator must be established in a Member State or Associated Country, and {c} is one.",
+        "Sí: en {t} el coordinador debe estar establecido en un Estado miembro o país asociado, y {c} lo es.",
+    ),
+    "k_topic_no": (
+        "No: in {t} the coordinator must be established in a Member State or Associated Country, and {c} is neither.",
+        "No: en {t} el coordinador debe estar establecido en un Estado miembro o país asociado, y {c} no es ninguno de ellos.",
+    ),
+    "r_topic_coordinator": (
+        "Topic {t} states who may coordinate.",
+        "El tema {t} fija quién puede coordinar.",
+    ),
+    "l_associated_partner_yes": (
+        "Yes, as an associated partner: entities in {c} may take part as associated partners (they do not receive EU funding).",
+        "Sí, como socio asociado: las entidades de {c} pueden participar como socios asociados (no reciben fondos de la UE).",
+    ),
+    "l_associated_partner_no": (
+        "No: entities in {c} may not take part as associated partners here.",
+        "No: las entidades de {c} no pueden participar aquí como socios asociados.",
+    ),
+    "l_not_automatic": ("No, not automatically.", "No, no automáticamente."),
     "r_topic_own": (
         "Topic {t} states its own condition for entities in {c}.",
         "El tema {t} fija su propia condición para las entidades de {c}.",
@@ -949,6 +997,18 @@ class EligibilityChecker:
         in Brazil are exceptionally eligible for Union funding"; "... India ... only possible as associated
         partners")."""
         L, c = v.lang, v.country_name
+        msac = v.status in MS_AC
+        for cond in conditions:  # closed to entities outside the countries the topic lists
+            cited = (Citation(cond.document, cond.page, cond.text),)
+            if self._closed_to(cond, code, v.status):
+                v.may_participate, v.funded_automatically = False, False
+                v.participation = v.funding = _t("f_topic_closed", L, t=cond.topic, c=c)
+                v.roles = {role: NO for role in v.roles}
+                v.reasons.insert(0, Reason("topic_own", _t("r_topic_closed", L, t=cond.topic), cited))
+                return
+            if TOPIC_MS_AC_COORDINATOR.search(cond.text):
+                v.coordinator = _t("k_topic_yes" if msac else "k_topic_no", L, t=cond.topic, c=c)
+                v.reasons.append(Reason("topic_coordinator", _t("r_topic_coordinator", L, t=cond.topic), cited))
         naming = [cond for cond in conditions if code in cond.countries]
         # the sentences that decide (funded; associated partner only) before those that only name the country
         decisive = [cond for cond in naming if TOPIC_ASSOCIATED_ONLY.search(cond.text) or self._funds(cond)]
@@ -965,6 +1025,19 @@ class EligibilityChecker:
                 v.funding = _t("f_topic_funded", L, t=cond.topic, c=c)
                 v.roles.update(beneficiary=YES, affiliated_entity=YES)
             v.reasons.insert(0, Reason("topic_own", _t("r_topic_own", L, t=cond.topic, c=c), cited))
+
+    @staticmethod
+    def _closed_to(cond: TopicCondition, code: str, status: str) -> bool:
+        """The topic limits participation to entities in countries it lists, and this one is not among them."""
+        limited = TOPIC_LIMITED.search(cond.text)
+        if limited is None or code in cond.countries:
+            return False
+        listed = limited.group("list")
+        if LIMITED_MEMBER_STATES.search(listed) and status in (MEMBER_STATE, OCT):
+            return False
+        if LIMITED_ASSOCIATED.search(listed) and status in (ASSOCIATED, NEGOTIATING):
+            return False
+        return not LIMITED_UNRESOLVED.search(listed)
 
     def _funds(self, cond: TopicCondition) -> bool:
         """The sentence makes the entities it names eligible for funding in its topic."""

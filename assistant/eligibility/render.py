@@ -79,6 +79,22 @@ class _Cites:
         return n
 
 
+def _lead(v: EntityVerdict, aspect: str) -> list[str]:
+    """A first line answering what the question asked when it is not the funding verdict itself."""
+    if v.may_participate is None:
+        return []
+    role = v.roles.get("associated_partner")
+    if aspect == "coordinator" and v.coordinator:
+        return [v.coordinator]
+    if aspect == "associated_partner" and role in (checker.YES, checker.NO) and v.may_participate:
+        return [checker._t("l_associated_partner_" + role, v.lang, c=v.country_name)]
+    if aspect == "automatic" and v.funded_automatically is False and v.may_participate:
+        return [checker._t("l_not_automatic", v.lang)]
+    if aspect == "participation":
+        return [v.participation]
+    return []
+
+
 class VerdictWriter:
     """Writes verdicts as cited answers."""
 
@@ -86,10 +102,15 @@ class VerdictWriter:
         self.manifest = manifest
         self.catalog = catalog
 
-    def entity_answer(self, v: EntityVerdict, first: int = 1) -> Answer:
+    def entity_answer(self, v: EntityVerdict, first: int = 1, aspect: str = "funding") -> Answer:
+        """The verdict as a cited answer, led by the part the question asks for (``aspect``: funding,
+        automatic, participation, associated_partner, coordinator; see assistant.question.ASPECTS)."""
         h = HEADINGS[v.lang]
         cites = _Cites(self.manifest, self.catalog, first)
-        lines = [f"{v.funding}", f"{h['participation']} {v.participation}"]
+        lead = _lead(v, aspect)
+        lines = [*lead, v.funding]
+        if v.participation not in (v.funding, *lead):
+            lines.append(f"{h['participation']} {v.participation}")
         if v.may_participate is not None:
             roles = ", ".join(
                 f"{checker._t('role_' + r, v.lang)}: {checker._t('v_' + s, v.lang)}"
@@ -105,7 +126,11 @@ class VerdictWriter:
     def consortium_answer(self, v: ConsortiumVerdict, first: int = 1) -> Answer:
         h = HEADINGS[v.lang]
         cites = _Cites(self.manifest, self.catalog, first)
-        lines = [v.summary, f"{h['partners']}:"]
+        summary = v.summary
+        if v.meets_minimum is not None:  # the direct answer first: "Yes: meets …" / "No: does not meet …"
+            verdict = checker._t("v_yes" if v.meets_minimum else "v_no", v.lang).capitalize()
+            summary = f"{verdict}: {summary[:1].lower()}{summary[1:]}"
+        lines = [summary, f"{h['partners']}:"]
         for p in v.partners:
             problems = "".join(f" {r.text}{cites.markers(r)}" for r in p.problems)
             lines.append(
