@@ -158,6 +158,8 @@ COMPOSITION = re.compile(r"\b(enough|suficientes?|minim\w*|m[ií]nim\w*|composit
 ASPECTS = (
     ("associated_partner", re.compile(r"\b(associated partners?|socios? asociad[oa]s?)\b", re.I)),
     ("coordinator", re.compile(r"\b(coordinators?|coordinate|coordinar|coordinador\w*)\b", re.I)),
+    ("erc_synergy", re.compile(r"\bsynergy\b", re.I)),
+    ("host", re.compile(r"\b(host institutions?|host|hosted|anfitri[oó]n\w*|instituci[oó]n de acogida)\b", re.I)),
     ("automatic", re.compile(r"\b(automatic\w*|autom[aá]tic\w*)\b", re.I)),
     ("funding", re.compile(r"\b(fund\w*|financ\w*|money|dinero|fondos|beneficiar\w*|budget|presupuesto|"
                            r"costs?|costes?|costos?|grants?)\b", re.I)),

@@ -504,6 +504,10 @@ M: dict[str, tuple[str, str]] = {
         "No: entities in {c} may not take part as associated partners here.",
         "No: las entidades de {c} no pueden participar aquí como socios asociados.",
     ),
+    "l_erc_host_no": (
+        "No: the Host Institution of an ERC grant must be established in a Member State or Associated Country, and {c} is neither (only a Synergy Grant may have a non-corresponding Host Institution elsewhere).",
+        "No: la institución de acogida de una subvención ERC debe estar establecida en un Estado miembro o país asociado, y {c} no lo es (solo una Synergy Grant puede tener una institución de acogida no correspondiente en otro lugar).",
+    ),
     "l_not_automatic": ("No, not automatically.", "No, no automáticamente."),
     "r_topic_own": (
         "Topic {t} states its own condition for entities in {c}.",

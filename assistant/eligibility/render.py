@@ -88,6 +88,10 @@ def _lead(v: EntityVerdict, aspect: str) -> list[str]:
         return [v.coordinator]
     if aspect == "associated_partner" and role in (checker.YES, checker.NO) and v.may_participate:
         return [checker._t("l_associated_partner_" + role, v.lang, c=v.country_name)]
+    if aspect == "host" and v.action == "ERC":  # a Starting, Consolidator or Advanced Grant's one host
+        return [v.participation if v.funded_automatically else checker._t("l_erc_host_no", v.lang, c=v.country_name)]
+    if aspect == "erc_synergy" and v.action == "ERC":
+        return [v.participation]
     if aspect == "automatic" and v.funded_automatically is False and v.may_participate:
         return [checker._t("l_not_automatic", v.lang)]
     if aspect == "participation":
