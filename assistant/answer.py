@@ -36,6 +36,7 @@ from assistant.guard import (
 )
 from assistant.index import Index
 from assistant.limits import CpuSlots, checkpoint, mark_heavy
+from assistant.abstention import FALLBACK, AbstentionModel, Evidence, HandThresholds
 from assistant.llm import LLMAnswerer
 from assistant.manifest import PROGRAMME_LABELS, Manifest
 from assistant.partners.render import PartnerWriter
@@ -53,10 +54,6 @@ __all__ = ["MAX_QUESTION_CHARS", "Assistant"]
 
 log = logging.getLogger(__name__)
 
-# Support thresholds, calibrated on evals/datasets/dev.jsonl (see docs/answering.md).
-MIN_SIMILARITY = 0.15  # cosine between the question and the best answer sentence
-MIN_SIMILARITY_ACROSS = 0.10  # the same when they are in different languages (USE's cosines run lower)
-MIN_SCORE = 0.345  # similarity + lexical overlap bonus of the best sentence
 NO_CORDIS = "The index has no CORDIS data - run `eumex ingest` (with the CORDIS files in the corpus)."
 NO_RULES = (
     "The index has no eligibility rules - run `eumex ingest` with the Horizon Europe General Annexes in the corpus."
@@ -77,6 +74,8 @@ class Assistant:
     partner_search: PartnerSearch | None = None  # None when the index has no CORDIS data
     topic_finder: TopicFinder | None = None  # None when the index has no Horizon Europe call topics
     eligibility_checker: EligibilityChecker | None = None  # None when no General Annexes were read
+    # whether what was found supports an answer: the learned model, or the hand thresholds (assistant/abstention.py)
+    abstention: AbstentionModel | HandThresholds = FALLBACK
     conversations: Conversations = field(default_factory=Conversations)
     # CPU-bound work (embedding, retrieval, sentence scoring) runs at most this many at a time; waiting
     # requests queue in order instead of all slowing down together on a 2-core machine, and give up their
@@ -412,21 +411,23 @@ class Assistant:
     # --- the extractive answer -------------------------------------------------------------------
     def _extractive(self, reading: Reading, hits: list[Hit], vector: Any) -> Answer:
         picks = self.extractive.pick(vector, reading.query, hits)
-        best = max(picks, key=lambda p: p.score) if picks else None  # picks come in reading order
-        across = best is not None and best.chunk.language != reading.query.language
-        supported = (
-            best is not None
-            and best.similarity >= (MIN_SIMILARITY_ACROSS if across else MIN_SIMILARITY)
-            and best.score >= MIN_SCORE
-            and (in_domain(reading.standalone) or bool(reading.query.identifiers))
-        )
-        if not supported:
+        evidence = self.evidence(reading, picks, hits)
+        if evidence is None or not self.abstention.supports(evidence):
             return self._refusal(reading, hits=hits)
         citations, text = self._compose(picks, reading.language)
         if not citations:
             return self._refusal(reading, hits=hits)
         text = self._with_notes(text, reading, citations)
         return Answer(text, reading.language, False, tuple(citations), contexts=tuple(hits), mode="extractive")
+
+    def evidence(self, reading: Reading, picks: list[Pick], hits: list[Hit]) -> Evidence | None:
+        """What supports an extractive answer (assistant/abstention.py); None when no sentence was picked."""
+        best = max(picks, key=lambda p: p.score) if picks else None  # picks come in reading order
+        if best is None:
+            return None
+        across = best.chunk.language != reading.query.language
+        return Evidence.of(best.similarity, best.score, across, in_domain(reading.standalone),
+                           bool(reading.query.identifiers), hits)
 
     def _compose(self, picks: list[Pick], lang: str) -> tuple[list[Citation], str]:
         """Frame the chosen sentences: who says it, the verbatim quote, the citation number."""

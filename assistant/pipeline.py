@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 
+from assistant.abstention import FALLBACK, MODEL, AbstentionModel, HandThresholds
 from assistant.answer import Assistant
 from assistant.config import Settings
 from assistant.countries import CountryFinder
@@ -85,6 +86,7 @@ def build_pipeline(settings: Settings, index: Index | None = None) -> Assistant:
         partner_search=partner_search,
         topic_finder=finder,
         eligibility_checker=checker,
+        abstention=abstention_model(index.embedder.name),
     )
 
 
@@ -97,6 +99,19 @@ def intent_model(embedder: str) -> IntentModel | None:
         log.warning("the eligibility intent model reads %s vectors, not %s: the eligibility check is only "
                     "reached through /api/eligibility and `eumex eligibility`", model.embedder, embedder)
         return None
+    return model
+
+
+def abstention_model(embedder: str) -> AbstentionModel | HandThresholds:
+    """The learned abstention model, when it reads this embedder's cosines; else the hand thresholds
+    (`python -m evals.train_abstention` fits one for another embedder)."""
+    if not MODEL.is_file():
+        log.warning("no abstention model at %s: using the hand thresholds", MODEL)
+        return FALLBACK
+    model = AbstentionModel.load()
+    if model.embedder != embedder:
+        log.warning("the abstention model reads %s cosines, not %s: using the hand thresholds", model.embedder, embedder)
+        return FALLBACK
     return model
 
 
