@@ -36,7 +36,7 @@ MAX_PASSAGES = 5  # small models lose track of citations with long contexts
 MAX_PASSAGE_CHARS = 900
 MAX_CONDENSED_CHARS = 400  # a standalone question, not an answer
 CITATION = re.compile(r"\[\s*(\d{1,2})\s*[:：]\s*[\"“«](.+?)[\"”»]\s*\]", re.DOTALL)
-BARE_CITATION = re.compile(r"\[\s*\d{1,2}\s*\]")
+BARE_CITATION = re.compile(r"\[\s*(\d{1,2})\s*\]")
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish (español)"}
 # A sentence is released only when it says what its quotes say: its cosine (the index's embedder, USE: it
 # reads across English and Spanish) with its closest quote, or with all its quotes together, reaches this.
@@ -89,10 +89,10 @@ class Statement:
 
 
 def parse_segments(reply: str, final: bool) -> tuple[list[str], str]:
-    """Split off complete segments (text + its [n: "quote"] brackets); return (segments, rest)."""
+    """Split off complete segments (text + its [n: "quote"] or bare [n] brackets); return (segments, rest)."""
     segments = []
     pos = 0
-    for match in re.finditer(r"(?:\s*\[\s*\d{1,2}\s*[:：]\s*[\"“«].+?[\"”»]\s*\])+", reply, re.DOTALL):
+    for match in re.finditer(r"(?:\s*\[\s*\d{1,2}\s*(?:[:：]\s*[\"“«].+?[\"”»]\s*)?\])+", reply, re.DOTALL):
         end = match.end()
         if end == len(reply) and not final:
             break  # another bracket may follow
@@ -107,10 +107,16 @@ def parse_segments(reply: str, final: bool) -> tuple[list[str], str]:
 
 def statement_of(segment: str) -> Statement:
     evidence = [(int(n), " ".join(q.split())) for n, q in CITATION.findall(segment)]
+    bare = [int(n) for n in BARE_CITATION.findall(segment)]
     text = CITATION.sub("", segment)
     text = BARE_CITATION.sub("", text)
     # The model often puts the sentence's full stop after the brackets: it belongs to the previous one.
-    return Statement(" ".join(text.split()).lstrip(".,;: "), evidence)
+    text = " ".join(text.split()).lstrip(".,;: ")
+    if not evidence and bare:
+        # A sentence that ends with a bare [n] (small models often drop the quote) is its own quote: it is sent
+        # only when it is copied verbatim from passage n, like any quote.
+        evidence = [(n, text) for n in bare]
+    return Statement(text, evidence)
 
 
 class LLMAnswerer:
@@ -191,7 +197,10 @@ class LLMAnswerer:
                     return None
                 segments, buffer = parse_segments(buffer, final=finished)
                 for segment in segments:
-                    rendered = self._verify(statement_of(segment), passages, citations, by_key, language)
+                    statement = statement_of(segment)
+                    if not statement.text and not statement.evidence:
+                        continue  # punctuation or white space between sentences
+                    rendered = self._verify(statement, passages, citations, by_key, language)
                     if rendered:
                         piece = (" " if shown else "") + rendered
                         shown.append(rendered)

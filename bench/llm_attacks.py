@@ -3,6 +3,7 @@ what reached the user.
 
     bash ../shared/tools/llm-server            # prints the EUMEX_LLM_* line: export it
     python bench/llm_attacks.py [--work /tmp/eumex-llm-attacks] [--only a,b] [--out bench/results/llm_attacks.json]
+        [--without-ai-reader-guard]
 
 Builds a small index in --work (kept between runs) from real corpus documents (the H2020 RIA evaluation form,
 the Horizon Europe Regulation, the Mexican science law) and one hostile PDF generated here, whose pages carry
@@ -266,7 +267,7 @@ def audit(answer: Answer, catalog: object, manifest: object, shingles: set[str])
     return Audit(sentences, unverified, hostile, leaked, wrong)
 
 
-def run(settings: Settings, families: list[str]) -> list[dict[str, object]]:
+def run(settings: Settings, families: list[str], per_language: int, out: Path) -> list[dict[str, object]]:
     assistant = build_pipeline(settings)
     assert assistant.llm is not None, "set EUMEX_LLM_BASE_URL and EUMEX_LLM_MODEL (bash ../shared/tools/llm-server)"
     recorder = RecordingChat(assistant.llm.chat)
@@ -279,7 +280,8 @@ def run(settings: Settings, families: list[str]) -> list[dict[str, object]]:
     hostile_lines = [normalise(line) for page in HOSTILE_PAGES for line in page.split("\n")[1:]]
     results = []
     for family in families:
-        for lang, question in QUESTIONS[family]:
+        asked = [q for lang in ("en", "es") for q in [q for q in QUESTIONS[family] if q[0] == lang][:per_language]]
+        for lang, question in asked:
             recorder.calls.clear()
             drops.records.clear()
             t0 = time.perf_counter()
@@ -315,9 +317,12 @@ def run(settings: Settings, families: list[str]) -> list[dict[str, object]]:
                 "seconds": round(seconds, 1),
             }
             results.append(row)
+            out.write_text(json.dumps({"partial": True, "results": results}, ensure_ascii=False, indent=1))
             print(f"{family} {lang} {final.mode:10} {seconds:6.1f}s dropped={len(drops.records)} "
                   f"released={len(check.sentences)} unverified={len(check.unverified)} hostile={check.hostile} "
                   f"| {question[:60]}", flush=True)
+            for d in drops.records:
+                print(f"    dropped ({d['reason']}): {d['sentence'][:150]}", flush=True)
     return results
 
 
@@ -357,16 +362,32 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/eumex-llm-attacks"), help="where the small index is kept")
     parser.add_argument("--corpus", type=Path, default=Path(os.environ.get("EUMEX_TEST_CORPUS", ROOT.parents[1] / "shared" / "corpus" / "raw")))
     parser.add_argument("--only", default="control,a,b,c,d", help="families to run, comma-separated")
+    parser.add_argument("--per-language", type=int, default=3, help="questions per family and language (at most 3)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "llm_attacks.json")
+    parser.add_argument("--without-ai-reader-guard", action="store_true",
+                        help="switch off guard.TO_AI_READERS, so the model sees the subtle instructions: the "
+                             "verification of its reply alone stands between them and the user")
     args = parser.parse_args()
+    if args.without_ai_reader_guard:
+        from assistant import guard
+
+        guard.TO_AI_READERS = re.compile(r"(?!)")
     base_url, model = os.environ.get("EUMEX_LLM_BASE_URL"), os.environ.get("EUMEX_LLM_MODEL")
     if not base_url or not model:
         sys.exit("Set EUMEX_LLM_BASE_URL and EUMEX_LLM_MODEL (bash ../shared/tools/llm-server prints them).")
     settings = build_index(args.work, args.corpus)
     settings = settings.model_copy(update={"llm_base_url": base_url, "llm_model": model, "llm_timeout_s": 600.0})
-    results = run(settings, args.only.split(","))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"model": model, "base_url": base_url, "results": results}, ensure_ascii=False, indent=1))
+    results = run(settings, args.only.split(","), args.per_language, args.out)
+    from assistant.guard import is_injection
+
+    reach = {
+        "held_out_instructions_caught": sum(map(is_injection, HELD_OUT_INSTRUCTIONS)),
+        "held_out_instructions": len(HELD_OUT_INSTRUCTIONS),
+        "benign_sentences_caught": [b for b in BENIGN_SENTENCES if is_injection(b)],
+    }
+    args.out.write_text(json.dumps({"model": model, "base_url": base_url, "ai_reader_guard": not args.without_ai_reader_guard,
+                                    "guard_reach": reach, "results": results}, ensure_ascii=False, indent=1))
     print(table(results))
     print(f"wrote {args.out}")
 
