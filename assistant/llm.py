@@ -239,7 +239,9 @@ class LLMAnswerer:
 
     def _unverified(self, statement: Statement, passages: list[Hit], language: str) -> str | None:
         """Why the sentence may not be sent (None when it may): each check names what it caught."""
-        if not statement.text or not statement.evidence:
+        if not statement.text:
+            return "a quote without a sentence"
+        if not statement.evidence:
             return "uncited"
         if len(statement.text) > 30 and not written_in(statement.text, language):
             return "wrong language"
