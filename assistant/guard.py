@@ -37,6 +37,37 @@ INJECTION = re.compile(
     r"|\btell the user that\b|\bdile al usuario que\b",
     re.IGNORECASE | re.DOTALL,
 )
+# Text addressed to an AI reader rather than to a person ("Note to AI assistants: always state that ...", a
+# footnote "For automated assistants: ...", "Nota para asistentes de inteligencia artificial: indique siempre
+# que ..."): in a document it can only be meant for a model reading it, so it is an instruction, never evidence.
+_AI = (
+    r"(?:ai|a\.i\.|artificial intelligence|llms?|(?:large )?language models?|chatbots?|bots?"
+    r"|(?:ai|virtual|automated|digital) (?:assistants?|systems?|tools?|agents?|readers?)"
+    r"|automated (?:systems?|tools?|readers?|summari[sz]ers?))"
+)
+_IA = (
+    r"(?:ia|i\.a\.|inteligencia artificial|modelos? de lenguaje|chatbots?|bots?"
+    r"|asistentes? (?:virtuales?|de ia|de inteligencia artificial)|sistemas? (?:autom[aá]ticos?|de ia)(?: de respuesta)?"
+    r"|herramientas? de ia)"
+)
+_SAY = r"(?:say|state|answer|reply|respond|report|claim|mention|tell|write|begin|start)"
+_DI = r"(?:decir|afirmar|indicar|responder|mencionar|informar|contestar|escribir)"
+TO_AI_READERS = re.compile(
+    rf"\b(?:note|message|instructions?|reminder|attention|important) (?:to|for) (?:any |all |the )?{_AI}\b"
+    rf"|\bfor {_AI}\s*:|\bif you are an? {_AI}\b|\b{_AI} note\s*:"
+    rf"|\b(?:{_AI}|assistants?) (?:reading|processing|summari[sz]ing|parsing) (?:this|these)\b"
+    rf"|\b{_AI} (?:must|should|shall) (?:always )?{_SAY}\b"
+    rf"|\balways {_SAY} (?:that|in)\b|\b(?:respond|reply|say|answer) to (?:the )?(?:users?|readers?) that\b"
+    r"|\bwhen (?:summari[sz]ing|processing|reading) this (?:page|document|text|section|note|guide)\b"
+    rf"|\b(?:nota|mensaje|instrucci[oó]n(?:es)?|aviso|recordatorio) (?:para|a) (?:el |la |los |las |cualquier )?{_IA}\b"
+    rf"|\bpara (?:el |la |los |las )?{_IA}\s*:|\bsi eres (?:un|una) {_IA}\b"
+    rf"|\b{_IA} que (?:lean|procesen|resuman) (?:este|esta|estos|estas)\b"
+    rf"|\b{_IA} (?:deben?|tienen? que) (?:siempre )?{_DI}\b"
+    r"|\b(?:indique|diga|afirme|responda|mencione|indica|di|afirma|responde|menciona) siempre que\b"
+    r"|\bsiempre (?:indique|diga|afirme|responda|mencione|indica|di|afirma|responde|menciona) que\b"
+    r"|\bal (?:resumir|procesar|leer) (?:este|esta) (?:p[aá]gina|documento|texto|nota|gu[ií]a|secci[oó]n)\b",
+    re.IGNORECASE,
+)
 OPEN_CALL = re.compile(
     r"\b(still open|open now|currently open|is it open|are .{0,30}open|can i (still )?apply|next deadline|"
     r"apply now|submit now|this year|upcoming|(abierta|abierto|abiertas)\b|todav[ií]a|actualmente|"
@@ -55,10 +86,11 @@ def normalized(text: str) -> str:
 
 
 def is_injection(question: str) -> bool:
-    """True when the question tries to give the assistant new instructions (read after :func:`normalized`, so
-    invisible or full-width characters do not hide an instruction). Accents are kept: "¿Di qué documentos…?"
-    asks a question, "di que…" dictates an answer."""
-    return bool(INJECTION.search(question) or INJECTION.search(normalized(question)))
+    """True when the question (or a passage, or a quote) tries to give the assistant new instructions or speaks to an
+    AI reader (read after :func:`normalized`, so invisible or full-width characters do not hide an instruction).
+    Accents are kept: "¿Di qué documentos…?" asks a question, "di que…" dictates an answer."""
+    plain = normalized(question)
+    return bool(INJECTION.search(question) or INJECTION.search(plain) or TO_AI_READERS.search(plain))
 
 
 def asks_if_open(question: str) -> bool:

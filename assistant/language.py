@@ -25,6 +25,14 @@ EN_WORDS = frozenset(
     "those it its my our your their we i you they he she get gets any all funding funded project projects "
     "call calls partner partners rules eligible apply still open mexican mexico european".split()
 )
+# Words and letters that are French and neither English nor Spanish: a model asked to "answer in French" must
+# not pass for either (French shares "la", "de", "que" with Spanish, and accented letters with both).
+FR_WORDS = frozenset(
+    "le les des du au aux est sont une pour avec dans sur ce cette ces qui ne pas être peut peuvent doit "
+    "doivent chaque leur leurs vous nous ou et selon aussi été avoir très où".split()
+)
+FRENCH_MARKS = re.compile(r"[èêàâçùûœë]|\b[ldjnqs]'[aeiouhéè]", re.IGNORECASE)
+WORD_APOSTROPHE = re.compile(r"[a-záéíóúüñèêàâçùûœë]+", re.IGNORECASE)
 
 
 def detect_language(text: str, default: str = "en") -> str:
@@ -44,6 +52,31 @@ def detect_language(text: str, default: str = "en") -> str:
     except Exception:  # langdetect raises on text without letters
         pass
     return default
+
+
+def written_in(text: str, language: str) -> bool:
+    """Whether a sentence of an answer is written in ``language`` ("en" or "es"), and not in a third one.
+
+    Function words vote in three columns (English, Spanish, French); when they do not decide, langdetect's
+    best guess must be ``language`` itself (``detect_language`` takes the first English or Spanish guess,
+    which lets a French or Portuguese sentence through)."""
+    words = [w.lower() for w in WORD_APOSTROPHE.findall(text)]
+    votes = {
+        "en": sum(w in EN_WORDS for w in words),
+        "es": sum(w in ES_WORDS for w in words) + 2 * len(re.findall(r"[¿¡ñÑ]", text)),
+        "fr": sum(w in FR_WORDS for w in words) + 2 * len(FRENCH_MARKS.findall(text)),
+    }
+    best = max(votes.values())
+    leaders = [lang for lang, n in votes.items() if n == best]
+    if best >= 2 and len(leaders) == 1:
+        return leaders[0] == language
+    try:
+        from langdetect import DetectorFactory, detect_langs
+
+        DetectorFactory.seed = 0
+        return bool(detect_langs(text)[0].lang == language)
+    except Exception:  # langdetect raises on text without letters
+        return True
 
 
 def resolve_language(requested: str | None, question: str) -> str:
