@@ -119,3 +119,6 @@ def test_which_countries_a_topic_limited_to_a_list_closes(listed, code, status, 
 def test_the_answer_leads_with_what_the_question_asks(assistant, question: str, lead: str) -> None:  # type: ignore[no-untyped-def]
     answer = assistant.ask(question)
     assert answer.mode == "eligibility" and answer.answer.startswith(lead), answer.answer[:200]
+    first = answer.answer.splitlines()[0]
+    assert first.endswith("[1]") or "[1] [" in first, first  # the lead cites the rule it states, first
+    assert answer.citations[0].n == 1 and answer.citations[0].page

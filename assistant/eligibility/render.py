@@ -79,24 +79,41 @@ class _Cites:
         return n
 
 
-def _lead(v: EntityVerdict, aspect: str) -> list[str]:
+# The reasons whose citations state each lead's rule (the lead carries their markers)
+LEAD_REASONS = {
+    "coordinator": ("topic_coordinator",),
+    "associated_partner": ("beneficiary_needs_funding", "csa", "msca_ap", "participation"),
+    "host": ("erc_host",),
+    "erc_synergy": ("erc_outside", "erc_host"),
+    "automatic": ("not_listed", "listed"),
+    "participation": ("participation",),
+}
+
+
+def _lead(v: EntityVerdict, aspect: str) -> str | None:
     """A first line answering what the question asked when it is not the funding verdict itself."""
     if v.may_participate is None:
-        return []
+        return None
     role = v.roles.get("associated_partner")
     if aspect == "coordinator" and v.coordinator:
-        return [v.coordinator]
+        return v.coordinator
     if aspect == "associated_partner" and role in (checker.YES, checker.NO) and v.may_participate:
-        return [checker._t("l_associated_partner_" + role, v.lang, c=v.country_name)]
+        return checker._t("l_associated_partner_" + role, v.lang, c=v.country_name)
     if aspect == "host" and v.action == "ERC":  # a Starting, Consolidator or Advanced Grant's one host
-        return [v.participation if v.funded_automatically else checker._t("l_erc_host_no", v.lang, c=v.country_name)]
+        return v.participation if v.funded_automatically else checker._t("l_erc_host_no", v.lang, c=v.country_name)
     if aspect == "erc_synergy" and v.action == "ERC":
-        return [v.participation]
+        return v.participation
     if aspect == "automatic" and v.funded_automatically is False and v.may_participate:
-        return [checker._t("l_not_automatic", v.lang)]
+        return checker._t("l_not_automatic", v.lang)
     if aspect == "participation":
-        return [v.participation]
-    return []
+        return v.participation
+    return None
+
+
+def _lead_reason(v: EntityVerdict, aspect: str) -> Reason | None:
+    """The reason whose citations state the lead's rule."""
+    reasons = {r.code: r for r in [*v.notes, *v.reasons]}
+    return next((reasons[code] for code in LEAD_REASONS.get(aspect, ()) if code in reasons), None)
 
 
 class VerdictWriter:
@@ -112,8 +129,11 @@ class VerdictWriter:
         h = HEADINGS[v.lang]
         cites = _Cites(self.manifest, self.catalog, first)
         lead = _lead(v, aspect)
-        lines = [*lead, v.funding]
-        if v.participation not in (v.funding, *lead):
+        lines = [v.funding]
+        if lead is not None:  # the rule it states is cited on the line itself
+            reason = _lead_reason(v, aspect)
+            lines.insert(0, lead + (cites.markers(reason) if reason else ""))
+        if v.participation not in (v.funding, lead):
             lines.append(f"{h['participation']} {v.participation}")
         if v.may_participate is not None:
             roles = ", ".join(
