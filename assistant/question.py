@@ -186,17 +186,22 @@ class EligibilityAsk:
     aspect: str = "funding"  # what the answer leads with: funding | automatic | participation | a role
 
 
+def _first_match(table: Sequence[tuple[str, re.Pattern[str]]], text: str, default: str) -> str:
+    """The name of the first (name, pattern) of a table whose pattern occurs in the text."""
+    return next((name for name, pattern in table if pattern.search(text)), default)
+
+
 def eligibility_ask(text: str, countries: Sequence[str], asks: bool) -> EligibilityAsk | None:
     """An eligibility question: countries named, and who may take part or be funded asked (``asks``: the
     intent model's reading of the question)."""
     if not countries or not asks or AMOUNT.search(text):
         return None
-    entity = next((kind for kind, pattern in ENTITY_TYPES if pattern.search(text)), "OTH")
-    action = next((kind for kind, pattern in ACTIONS if pattern.search(text)), "RIA")
+    entity = _first_match(ENTITY_TYPES, text, "OTH")
+    action = _first_match(ACTIONS, text, "RIA")
     consortium = bool(CONSORTIUM.search(text)) and (
         len(countries) > 2 or (len(countries) == 2 and bool(COMPOSITION.search(text)))
     )
-    aspect = next((name for name, pattern in ASPECTS if pattern.search(text)), "funding")
+    aspect = _first_match(ASPECTS, text, "funding")
     return EligibilityAsk(tuple(countries), entity, action, consortium, aspect)
 
 
