@@ -46,7 +46,7 @@ from assistant.query import H2020
 from assistant.question import INJECTION, MAX_QUESTION_CHARS, QuestionReader, Reading
 from assistant.retrieve import Retriever, search_json
 from assistant.textutil import TOPIC_CODE
-from assistant.topics.finder import TopicFinder
+from assistant.topics.finder import TopicFinder, named_topic
 from assistant.topics.render import TopicWriter, calendar
 from assistant.types import DOCUMENTS, Answer, Chunk, Citation, Delta, Event, Final, Hit, TopicFilters
 
@@ -281,7 +281,10 @@ class Assistant:
         t1 = time.perf_counter()
         with self.cpu_slots:
             matches = self.topic_finder.search(reading.standalone, n=5)
-        answer = self._topic_writer.matches_answer(matches, reading.language)
+        named = None
+        if reading.asks_for_dates:  # the topic the question names by its title, the finder's first if several
+            named = named_topic(reading.standalone, [*(m.topic for m in matches), *self.topic_finder.table.all()])
+        answer = self._topic_writer.matches_answer(matches, reading.language, dates_of=named)
         timings["topics"] = (time.perf_counter() - t1) * 1000
         return answer
 

@@ -25,6 +25,7 @@ from assistant.language import resolve_language
 from assistant.manifest import Manifest
 from assistant.phrases import t
 from assistant.query import H2020, RARE, Query, acronyms, read_query
+from assistant.topics.finder import named_topic
 from assistant.types import DOCUMENTS, PROJECTS, TOPICS
 
 if TYPE_CHECKING:
@@ -166,6 +167,11 @@ ASPECTS = (
     ("participation", re.compile(r"\b(take part|participat\w*|join|be part|be involved|participar|"
                                  r"formar parte|entrar|unirse|sumarse|integrarse)\b", re.I)),
 )
+# A question about a call's dates: the answer leads with the named topic's deadline (assistant/topics/render.py).
+ASKS_DATES = re.compile(
+    r"\b(when|deadlines?|clos\w*|opens?|opening|cu[aá]ndo|plazos?|fechas?|cierr\w*|cierra|abre|apertura)\b",
+    re.IGNORECASE,
+)
 # Calls or topics about a subject: the topic finder.
 TOPIC_INTENT = re.compile(
     r"\b((which|what) (calls?|topics?|funding opportunit\w*)|qu[eé] (convocatorias?|temas?|llamados?)|"
@@ -224,6 +230,7 @@ class Reading:
     eligibility: EligibilityAsk | None = None  # who may take part or be funded: the eligibility check
     topic_codes: tuple[str, ...] = ()  # Horizon Europe topics it names (that the index holds)
     asks_for_topics: bool = False  # which calls or topics fit a subject: the topic finder
+    asks_for_dates: bool = False  # when a call opens or closes
 
 
 class QuestionReader:
@@ -294,6 +301,7 @@ class QuestionReader:
         about_partners = self.partner_tables is not None and is_partner_question(query, self.partner_tables)
         current = H2020 not in query.programmes  # Horizon Europe's tools answer for the current programme
         codes = tuple(c for c in query.identifiers if self.call_topics is not None and self.call_topics.get(c))
+        dates = bool(ASKS_DATES.search(standalone))
         countries = sorted(self.places(standalone)) if self.places is not None and current else []
         asks = bool(countries) and self.intent is not None and self.embed is not None and (
             self.intent.asks_eligibility(self.embed(standalone), bool(ELIGIBILITY_WORDING.search(standalone)))
@@ -309,8 +317,15 @@ class QuestionReader:
             collections=self._collections(query),
             eligibility=eligibility_ask(standalone, countries, asks) if current else None,
             topic_codes=codes,
-            asks_for_topics=current and self.call_topics is not None and bool(TOPIC_INTENT.search(standalone)),
+            asks_for_topics=current and self.call_topics is not None and (
+                bool(TOPIC_INTENT.search(standalone)) or (dates and self._names_a_topic(standalone))
+            ),
+            asks_for_dates=dates,
         )
+
+    def _names_a_topic(self, question: str) -> bool:
+        """Whether the question names a call topic by its title ("MSCA Postdoctoral Fellowships 2027")."""
+        return self.call_topics is not None and named_topic(question, self.call_topics.all()) is not None
 
     def _collections(self, query: Query) -> tuple[str, ...]:
         """Documents always; project records when the question names a project or asks about partners;

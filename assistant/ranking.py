@@ -37,6 +37,7 @@ class Candidates:
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # leg -> id -> its score
     similarity: dict[str, float] = field(default_factory=dict)  # id -> cosine with the question (main model)
     second_similarity: dict[str, float] = field(default_factory=dict)  # id -> cosine (e5), when computed
+    sentence_similarity: dict[str, float] = field(default_factory=dict)  # id -> its closest sentence's cosine
     own: set[str] = field(default_factory=set)  # exact hits whose heading names the identifier
 
 
@@ -55,6 +56,7 @@ FEATURES = (
     "exact_in", "exact_own",
     "e5_sim", "e5_rr", "e5_in",
     "page_dense_max", "legs",
+    "sentence_sim", "page_sentence_max", "sentence_rr",
     "heading_overlap", "text_overlap", "text_overlap_translated",
     *(f"kind_{k}" for k in KINDS),
     "query_code", "query_code_wp", "query_no_code_rules",
@@ -75,6 +77,12 @@ def features(query: Query, found: Candidates) -> tuple[list[str], np.ndarray]:
     for cid in ids:
         page = (found.chunks[cid].doc_id, found.chunks[cid].page_start)
         page_best[page] = max(page_best.get(page, -1.0), found.similarity.get(cid, 0.0))
+    sentence = found.sentence_similarity
+    page_sentence: dict[tuple[str, int | None], float] = {}
+    for cid in ids:
+        page = (found.chunks[cid].doc_id, found.chunks[cid].page_start)
+        page_sentence[page] = max(page_sentence.get(page, -1.0), sentence.get(cid, 0.0))
+    by_sentence = {cid: r for r, cid in enumerate(sorted(sentence, key=lambda i: -sentence[i]))}
     rows = []
     for cid in ids:
         c = found.chunks[cid]
@@ -86,6 +94,7 @@ def features(query: Query, found: Candidates) -> tuple[list[str], np.ndarray]:
             float(r["exact"] is not None), float(cid in found.own),
             found.second_similarity.get(cid, 0.0), _rr(r["e5"]), float(r["e5"] is not None),
             page_best[(c.doc_id, c.page_start)], float(in_legs),
+            sentence.get(cid, 0.0), page_sentence[(c.doc_id, c.page_start)], _rr(by_sentence.get(cid)),
             _overlap(asked, c.heading), _overlap(asked, c.text), _overlap(translated, c.text),
             *(float(c.kind == k) for k in KINDS),
             float(bool(codes)), float(bool(codes) and c.kind == "work-programme"),

@@ -245,6 +245,7 @@ class Retriever:
             chunks.update(self.catalog.chunks_by_id([i for i in ranked["e5"] if i not in chunks]))
         if similarities or self.ranker is not None:  # the learned ranker compares every candidate's
             found.similarity = self._similarities(self.store, chunks, vector)
+            found.sentence_similarity = self._sentence_similarities(chunks, vector)
             if second_vector is not None and self.second is not None:
                 found.second_similarity = self._similarities(self.second, chunks, second_vector)
         return found, second_vector
@@ -255,13 +256,19 @@ class Retriever:
         unit = unit / max(float(np.linalg.norm(unit)), 1e-12)
         return {cid: float(v @ unit) for cid, v in self.vectors(store).vectors_of(chunks).items()}
 
+    def _sentence_similarities(self, chunks: dict[str, Chunk], vector: np.ndarray) -> dict[str, float]:
+        """Each candidate's closest sentence to the question (cosine; sentence vectors come from ingestion)."""
+        unit = np.asarray(vector, dtype=np.float32)
+        unit = unit / max(float(np.linalg.norm(unit)), 1e-12)
+        return {cid: float(np.max(m @ unit)) for cid, m in self.catalog.chunk_sentence_vectors(list(chunks)).items()}
+
     def _learned(self, query: Query, found: Candidates, k: int) -> list[Hit]:
         """The candidates ordered by the learned ranker."""
         assert self.ranker is not None
         sources = {cid: tuple(leg for leg, ids in found.ranked.items() if cid in ids) for cid in found.chunks}
         return [
             Hit(found.chunks[cid], score, sources[cid], found.similarity.get(cid))
-            for cid, score in self.ranker.order(query, found)[:k]
+            for cid, score in pages_first(self.ranker.order(query, found), found.chunks)[:k]
         ]
 
     def _fused(self, query: Query, found: Candidates, k: int, second_vector: np.ndarray | None) -> list[Hit]:
@@ -331,6 +338,20 @@ class Retriever:
             * (1 + RERANK_WEIGHT * (page_best.get((chunks[cid].doc_id, chunks[cid].page_start), floor) - floor))
             for cid in best
         }
+
+
+def pages_first(order: list[tuple[str, float]], chunks: dict[str, Chunk]) -> list[tuple[str, float]]:
+    """The best passage of each page first, in order, then the pages' other passages: five results name five
+    pages, not one page's neighbouring passages (on the development and held-out sets it put the right page
+    in the top 5 for 0.87 of questions instead of 0.83, the top 1 unchanged: docs/answering.md)."""
+    seen: set[tuple[str, int | None, str | None]] = set()
+    first, rest = [], []
+    for pair in order:
+        c = chunks[pair[0]]
+        page = (c.doc_id, c.page_start, None if c.page_start else c.locator)
+        (rest if page in seen else first).append(pair)
+        seen.add(page)
+    return first + rest
 
 
 def _names(heading: str, ident: str) -> bool:

@@ -109,6 +109,29 @@ def test_a_closed_call_is_said_to_be_closed_even_without_its_dates(assistant) ->
     assert "Horizonte 2020 (2014-2020) está cerrado" in answer.answer
 
 
+@pytest.mark.parametrize(
+    ("question", "code", "deadline"),
+    [
+        ("¿Cuándo cierra la convocatoria de MSCA Doctoral Networks 2026?", "HORIZON-MSCA-2026-DN-01-01", "24 nov 2026"),
+        ("When does the ERC Starting Grant 2026 close?", "ERC-2026-StG", "14 Oct 2025"),  # the finder ranks it lower
+        ("When is the deadline of the MSCA Postdoctoral Fellowships 2027?", "HORIZON-MSCA-2027-PF-01-01", "8 Sep 2027"),
+    ],
+)
+def test_a_question_about_a_calls_dates_leads_with_the_named_topics_deadline(assistant, question, code, deadline) -> None:  # type: ignore[no-untyped-def]
+    """The call named by its title, not its code: the first line gives its deadline, cited, and whether it is open
+    today (EUMEX_TODAY of the tests); the other topics that fit follow."""
+    answer = assistant.ask(question)
+    lead = answer.answer.split("\n")[0]
+    assert lead.startswith(code) and deadline in lead, answer.answer
+    status = {"es": ("cerró", "está abierta", "abre el"), "en": ("closed on", "is open", "opens on")}[answer.language]
+    topic = assistant.topic_finder.get(code)
+    closed = max(topic.deadlines) < assistant.settings.current_date().isoformat()
+    assert (status[0] in lead) == closed, lead
+    cited = [int(n) for n in re.findall(r"\[(\d+)\]", lead)]
+    assert cited and all(_verified_on_page(assistant, answer.citations[n - 1]) for n in cited)
+    assert any(deadline.split()[-1] in answer.citations[n - 1].quote for n in cited)  # the quote states the year
+
+
 def test_a_topic_question_quotes_the_topics_own_section(assistant) -> None:  # type: ignore[no-untyped-def]
     """Before: a table row of the 2016-2017 work programme and a 2018-2020 note on a selected project."""
     answer = assistant.ask("SFS-50-2017 soil carbon: type of action and budget?")

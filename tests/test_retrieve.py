@@ -14,7 +14,7 @@ from assistant.types import DOCUMENTS, PROJECTS, TOPICS
 from assistant.pipeline import build_retriever, open_index
 from assistant.index.catalog import fts_query
 from assistant.index.vectors import DenseHit
-from assistant.query import MEXICAN_LAW, document_priors, identifiers, implied_exclusions, without_law_title
+from assistant.query import MEXICAN_LAW, document_priors, identifiers, implied_exclusions, read_query, without_law_title
 from assistant.retrieve import ChunkFilters
 from tests.support import run_cli
 
@@ -97,11 +97,30 @@ def test_the_learned_ranker_orders_the_candidates_and_fusion_remains(retriever) 
     query = "What is the threshold for individual evaluation criteria in an H2020 RIA?"
     learned = retriever.search(query, k=8)
     assert all(0.0 <= h.score <= 1.0 for h in learned)
-    assert [h.score for h in learned] == sorted((h.score for h in learned), reverse=True)
+    # each page's best passage first, best first; a page's other passages after them
+    pages = [(h.chunk.doc_id, h.chunk.page_start) for h in learned]
+    distinct = len(dict.fromkeys(pages))
+    assert len(set(pages[:distinct])) == distinct
+    firsts = [h.score for h in learned[:distinct]]
+    assert firsts == sorted(firsts, reverse=True)
     assert any("evaluation-form" in h.chunk.document and h.chunk.page_start == 3 for h in learned[:3])
     fused = replace(retriever, ranker=None).search(query, k=8)
     assert {h.chunk.id for h in fused} & {h.chunk.id for h in learned}
     assert all(h.score < 0.2 for h in fused)  # reciprocal-rank scores, not probabilities
+
+
+def test_the_ranker_sees_each_candidates_closest_sentence(retriever) -> None:  # type: ignore[no-untyped-def]
+    """Each candidate passage is described by its sentence closest to the question (sentence vectors stored at
+    ingestion), never closer than the passage's best sentence could be by definition: one of its sentences."""
+    query = read_query("What is the threshold for individual evaluation criteria?")
+    found, _ = retriever.candidates(query, similarities=True)
+    assert set(found.sentence_similarity) <= set(found.chunks)
+    assert len(found.sentence_similarity) >= 0.9 * len(found.chunks)
+    best = max(found.sentence_similarity, key=found.sentence_similarity.get)
+    vector = retriever.embed_query(query.text)
+    sentences = retriever.catalog.chunk_sentence_vectors([best])[best]
+    assert found.sentence_similarity[best] == pytest.approx(float(max(sentences @ vector)), abs=1e-5)
+    assert "3" in found.chunks[best].text  # the closest sentence's passage states the threshold
 
 
 def test_a_rare_acronym_is_an_exact_hit_in_the_documents(retriever) -> None:  # type: ignore[no-untyped-def]

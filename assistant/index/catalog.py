@@ -437,6 +437,17 @@ class Catalog:
             out.update({sent: np.frombuffer(blob, dtype=np.float32) for sent, blob in self.db.execute(sql, part)})
         return out
 
+    def chunk_sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Chunk id -> the matrix of its sentences' vectors (one row per sentence), as computed at ingestion."""
+        rows: dict[str, list[np.ndarray]] = {}
+        ids = list(chunk_ids)
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            sql = f"SELECT chunk_id, vector FROM sentence_vectors WHERE chunk_id IN ({','.join('?' * len(part))})"
+            for cid, blob in self.db.execute(sql, part):
+                rows.setdefault(cid, []).append(np.frombuffer(blob, dtype=np.float32))
+        return {cid: np.vstack(vectors) for cid, vectors in rows.items()}
+
     def project_chunks(self, project_ids: Sequence[str]) -> dict[str, Chunk]:
         """The project record of each CORDIS project id (keyword-only collection), by id."""
         if not project_ids:

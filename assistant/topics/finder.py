@@ -15,6 +15,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 
 import numpy as np
@@ -23,13 +24,14 @@ from assistant.extractive import sentences
 from assistant.index.call_topics import TITLE, WHOLE, CallTopicTable, TopicSentence
 from assistant.index.catalog import fts_terms
 from assistant.index.embed import Embedder
-from assistant.textutil import translate_terms
+from assistant.textutil import content_words, stem, translate_terms
 from assistant.types import CallTopic, TopicFilters
 
 RRF_K = 60
 MAX_IDEA_SENTENCES = 8
 WHY = 2  # sentences quoted per topic
 OPEN, FORTHCOMING, CLOSED = "open", "forthcoming", "closed"
+YEAR = re.compile(r"\b20\d\d\b")
 # A topic that asks for, or encourages, cooperation beyond the EU and associated countries.
 INTERNATIONAL = re.compile(
     r"international cooperation|third countr|non-associated|outside (?:the )?eu|latin america|celac|mexic|africa|"
@@ -63,6 +65,27 @@ def status_of(topic: CallTopic, today: date) -> tuple[str, str | None]:
     if topic.opening_date and date.fromisoformat(topic.opening_date) > today:
         return FORTHCOMING, upcoming[0] if upcoming else None
     return (OPEN, upcoming[0]) if upcoming else (CLOSED, None)
+
+
+@lru_cache(maxsize=4096)
+def _title_stems(title: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in content_words(title) if not w.isdigit())
+
+
+def named_topic(question: str, topics: Sequence[CallTopic]) -> CallTopic | None:
+    """The first topic the question names by its title (most of the title's words, in English or Spanish,
+    are in the question) and, when the question names a year, of that year; None otherwise."""
+    asked = {stem(w) for w in content_words(question)}
+    asked |= {stem(w) for w in content_words(" ".join(translate_terms(question)))}
+    years = set(YEAR.findall(question))
+    for topic in topics:
+        title = _title_stems(topic.title)
+        if len(title) < 2 or len(title & asked) < 0.75 * len(title):
+            continue
+        if years and not years & set(YEAR.findall(f"{topic.code} {topic.title}")):
+            continue
+        return topic
+    return None
 
 
 def _passes(topic: CallTopic, filters: TopicFilters) -> bool:

@@ -47,6 +47,9 @@ WORDS = {
         "found": "Horizon Europe topics that fit ({n} shown, best first):",
         "call": "call",
         "portal": "Funding & Tenders portal",
+        "lead_closed": "{topic} closed on {d}",
+        "lead_open": "{topic} is open: deadline {d}",
+        "lead_forthcoming": "{topic} opens on {o} and closes on {d}",
         "unknown": "I have no topic {code} in the work programmes I have read "
         "(2026-2027 parts 2-12, ERC 2026); check the code.",
     },
@@ -71,6 +74,9 @@ WORDS = {
         "found": "Temas de Horizonte Europa que encajan (se muestran {n}, el mejor primero):",
         "call": "convocatoria",
         "portal": "portal Funding & Tenders",
+        "lead_closed": "{topic} cerró el {d}",
+        "lead_open": "{topic} está abierta: cierra el {d}",
+        "lead_forthcoming": "{topic} abre el {o} y cierra el {d}",
         "unknown": "No tengo el tema {code} en los programas de trabajo que he leído "
         "(2026-2027 partes 2-12, ERC 2026); revisa el código.",
     },
@@ -203,12 +209,36 @@ class TopicWriter:
         text = "\n".join(self.card(topic, lang, cite))
         return Answer(text, lang, False, tuple(cite.items), mode="topics")
 
-    def matches_answer(self, matches: Sequence[TopicMatch], lang: str) -> Answer:
-        """The topic finder's results as an answer: cards, best first."""
+    def dates_lead(self, topic: CallTopic, lang: str, cite: _Cites) -> str | None:
+        """One sentence with the topic's dates and whether it is open today, cited; None without a deadline."""
+        if not topic.deadlines:
+            return None
+        w = WORDS[lang]
+        status, _next = status_of(topic, self.today())
+        opening = ""
+        if status == FORTHCOMING and topic.opening_date:
+            opening = day(topic.opening_date, lang) + cite(topic, *self._quote(topic, "opening_date"))
+        deadlines = ", ".join(
+            day(d, lang) + (f" ({s})" if s else "") for d, s in zip(topic.deadlines, topic.deadline_stages, strict=False)
+        ) + cite(topic, *self._quote(topic, "deadlines"))
+        name = f"{topic.code} ({topic.title})"
+        if opening:
+            text = w["lead_forthcoming"].format(topic=name, o=opening, d=deadlines)
+        else:
+            text = w["lead_open" if status == OPEN else "lead_closed"].format(topic=name, d=deadlines)
+        return f"{text} — {w['today'].format(d=day(self.today().isoformat(), lang))}."
+
+    def matches_answer(self, matches: Sequence[TopicMatch], lang: str, dates_of: CallTopic | None = None) -> Answer:
+        """The topic finder's results as an answer: cards, best first. With ``dates_of`` (the topic a question
+        about a call's dates names), the answer first gives that topic's dates."""
         if not matches:
             return Answer(WORDS[lang]["none_found"], lang, True, (), mode="topics")
         cite = _Cites(self)
-        lines = [WORDS[lang]["found"].format(n=len(matches))]
+        lines = []
+        lead = self.dates_lead(dates_of, lang, cite) if dates_of else None
+        if lead:
+            lines += [lead, ""]
+        lines.append(WORDS[lang]["found"].format(n=len(matches)))
         for i, match in enumerate(matches, 1):
             card = self.card(match.topic, lang, cite, match)
             lines.append(f"{i}. {card[0]}")
