@@ -6,11 +6,13 @@ verbatim piece of its page; framing text is written in English or Spanish around
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +36,7 @@ MIN_SENTENCE, MAX_SENTENCE = 25, 420
 MAX_CANDIDATE_CHUNKS = 5
 FINISHED = re.compile(r"[.!?;)\]»”\"]$")  # how a statement (not a title line) ends
 MAX_SENTENCES = 3
+PER_PASSAGE = 2  # quotes from one passage
 IDENTIFIER_BONUS = 0.15
 # A question asking for a quantity ("how many participants", "¿cuánto se tarda?", "what is the page limit")
 # is answered by a sentence that gives one.
@@ -58,6 +61,31 @@ QUANTITY_BONUS = 0.1
 ECHO_SHARE, ECHO_PENALTY = 0.25, 0.15  # a sentence with under a quarter of words not in the question
 LABEL_WORDS = 8  # a part ending in a colon with at most this many words is a label ("Page limit:")
 CONTEXT = 300  # characters of the page read on each side of a passage to complete its cut sentences
+
+
+# What describes a candidate sentence; a sentence's score is their weighted sum. The hand weights are the
+# formula used until 2026-12-08; a learned model (``picker.json``, fitted by ``python -m evals.train_picker``
+# on the development sets' reference quotes) replaces them when it was fitted on these features.
+PICK_FEATURES = (
+    "similarity", "overlap", "heading", "passage_rank", "names_identifier", "gives_amount", "echo", "elsewhere",
+    "asks_a_question", "log_length", "has_number", "same_language", "brackets",
+)
+ELSEWHERE = PICK_FEATURES.index("elsewhere")
+HAND_WEIGHTS = {
+    "similarity": 1.0, "overlap": 0.35, "heading": 0.1, "passage_rank": 0.08, "names_identifier": IDENTIFIER_BONUS,
+    "gives_amount": QUANTITY_BONUS, "echo": -ECHO_PENALTY, "elsewhere": -0.12,
+}
+MARGIN = 0.12  # with the hand weights, sentences scoring this much below the best are not quoted
+PICKER = Path(__file__).with_name("picker.json")
+
+
+def pick_weights(path: Path = PICKER) -> tuple[np.ndarray, float]:
+    """The learned weights and margin when ``path`` holds a model fitted on PICK_FEATURES, else the hand ones."""
+    if path.is_file():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if tuple(data["features"]) == PICK_FEATURES:
+            return np.asarray(data["weights"], dtype=np.float64), float(data["margin"])
+    return np.asarray([HAND_WEIGHTS.get(name, 0.0) for name in PICK_FEATURES]), MARGIN
 
 
 @dataclass(frozen=True)
@@ -225,11 +253,14 @@ class ExtractiveAnswerer:
         stored: Callable[[list[str]], dict[str, np.ndarray]] | None = None,
         places: Callable[[str], set[str]] | None = None,
         page_text: Callable[[str, int], str | None] | None = None,
+        weights: tuple[np.ndarray, float] | None = None,
     ) -> None:
         self.embedder = embedder
         self.stored = stored  # chunk ids -> {sentence: vector} computed by the ingestion job
         self.page_text = page_text  # (doc_id, page) -> the page's text, to complete cut sentences
         self.places = places  # text -> country codes it names (assistant.countries.CountryFinder)
+        # over PICK_FEATURES, and how far below the best a sentence may score and still be quoted
+        self.weights, self.margin = pick_weights() if weights is None else weights
         self._cache: dict[str, np.ndarray] = {}
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -254,8 +285,11 @@ class ExtractiveAnswerer:
                 self._cache.update(fresh)
         return np.stack([known[t] for t in texts]) if texts else np.zeros((0, 1))
 
-    def pick(self, question_vector: np.ndarray, query: Query, hits: Sequence[Hit]) -> list[Pick]:
-        """Rank the sentences of the best passages; return the few that answer."""
+    def candidates(
+        self, question_vector: np.ndarray, query: Query, hits: Sequence[Hit]
+    ) -> tuple[list[tuple[Hit, str, float]], np.ndarray]:
+        """The quotable sentences of the best passages, (hit, sentence, cosine) each, and their features
+        (one row per sentence, columns as PICK_FEATURES)."""
         q_terms = _terms(query.text)
         # the question's terms in the other language (glossary): a Spanish question quoting an English rule
         translated = _terms(" ".join(translate_terms(query.text)))
@@ -280,11 +314,11 @@ class ExtractiveAnswerer:
             for sentence in _quotable(chunk, page):
                 candidates.append((rank, hit, sentence))
         if not candidates:
-            return []
+            return [], np.zeros((0, len(PICK_FEATURES)))
         stored = self.stored(list({c[1].chunk.id for c in candidates})) if self.stored else {}
         vectors = self._vectors([c[2] for c in candidates], stored)
         sims = vectors @ question_vector
-        scored: list[Pick] = []
+        rows = []
         for (rank, hit, sentence), sim in zip(candidates, sims, strict=True):
             terms = _terms(sentence)
             asked_terms, asked_translated = q_terms - own[hit.chunk.id], translated - own[hit.chunk.id]
@@ -292,39 +326,56 @@ class ExtractiveAnswerer:
             if asked_translated and hit.chunk.language != language:
                 # across languages, the question's glossary terms stand for it
                 overlap = max(overlap, len(asked_translated & terms) / len(asked_translated))
-            brevity = 0.08 if len(sentence) < 45 else 0.0
             # a sentence that only repeats the question's own words says nothing about it (a glossary entry
             # "Consejo Nacional: Consejo Nacional de Humanidades, Ciencias y Tecnologías;" for "¿Qué es el
             # Consejo Nacional…?")
-            echo = ECHO_PENALTY if terms and len(terms - q_terms) < ECHO_SHARE * len(terms) else 0.0
+            echo = bool(terms) and len(terms - q_terms) < ECHO_SHARE * len(terms)
             # a sentence about another country's arrangements (e.g. China's co-funding mechanism) does not
             # answer a question about Mexico
-            elsewhere = 0.12 if asked and (places := self._places(sentence)) and not places & asked else 0.0
+            elsewhere = bool(asked and (places := self._places(sentence)) and not places & asked)
             # a sentence that names the acronym the question asks about, or is in the section of its topic
-            naming = (
-                IDENTIFIER_BONUS
-                if any(pattern.search(sentence) for pattern in named) or any(c in hit.chunk.heading for c in codes)
-                else 0.0
-            )
-            # a sentence that gives a number when the question asks how many, how much or how long
-            amount = QUANTITY_BONUS if quantity and NUMBER.search(_without_references(sentence)) else 0.0
-            score = (
-                float(sim) + 0.35 * overlap + 0.1 * heading[hit.chunk.id] + 0.08 / (rank + 1)
-                + naming + amount - brevity - elsewhere - echo
-            )
-            scored.append(Pick(hit.chunk, sentence, score, float(sim), elsewhere > 0))
-        scored.sort(key=lambda p: -p.score)
-        best = scored[0]
-        chosen = [best]
-        for pick in scored[1:]:
-            if len(chosen) == MAX_SENTENCES:
-                break
-            if pick.score < best.score - 0.12:
-                break
-            if pick.elsewhere or any(_similar(pick.quote, c.quote) for c in chosen):
-                continue
-            chosen.append(pick)
-        return _in_reading_order(chosen)
+            naming = any(pattern.search(sentence) for pattern in named) or any(c in hit.chunk.heading for c in codes)
+            numeric = bool(NUMBER.search(_without_references(sentence)))
+            rows.append([
+                float(sim), overlap, heading[hit.chunk.id], 1.0 / (rank + 1), float(naming),
+                float(quantity and numeric), float(echo), float(elsewhere),
+                float(sentence.rstrip().endswith("?")), np.log1p(len(sentence)) / 6.0, float(numeric),
+                float(hit.chunk.language == language), float("[" in sentence or "]" in sentence),
+            ])
+        return [(hit, sentence, float(sim)) for (_, hit, sentence), sim in zip(candidates, sims, strict=True)], np.asarray(rows)
+
+    def pick(self, question_vector: np.ndarray, query: Query, hits: Sequence[Hit]) -> list[Pick]:
+        """Rank the sentences of the best passages; return the few that answer."""
+        found, x = self.candidates(question_vector, query, hits)
+        if not found:
+            return []
+        scores = x @ self.weights
+        chosen = choose(
+            scores, [s for _, s, _ in found], [h.chunk.id for h, _, _ in found], x[:, ELSEWHERE] > 0, self.margin
+        )
+        return _in_reading_order([
+            Pick(found[i][0].chunk, found[i][1], float(scores[i]), found[i][2], bool(x[i, ELSEWHERE])) for i in chosen
+        ])
+
+
+def choose(
+    scores: np.ndarray, quotes: Sequence[str], passages: Sequence[str], elsewhere: Sequence[bool], margin: float
+) -> list[int]:
+    """The sentences to quote, best first: the best one, then up to two more that score within ``margin`` of it,
+    are not about another country than the one asked, do not repeat a chosen one, and keep at most two quotes
+    from one passage (the third then comes from another passage: it is more often on a page that answers;
+    docs/answering.md)."""
+    order = np.argsort(-scores, kind="stable")
+    chosen = [int(order[0])]
+    for i in map(int, order[1:]):
+        if len(chosen) == MAX_SENTENCES or scores[i] < scores[chosen[0]] - margin:
+            break
+        if elsewhere[i] or any(_similar(quotes[i], quotes[j]) for j in chosen):
+            continue
+        if sum(passages[j] == passages[i] for j in chosen) >= PER_PASSAGE:
+            continue
+        chosen.append(i)
+    return chosen
 
 
 def _without_references(sentence: str) -> str:
@@ -339,12 +390,15 @@ def _similar(a: str, b: str) -> bool:
 
 
 def _in_reading_order(picks: list[Pick]) -> list[Pick]:
-    """Best sentence first; sentences from the same passage follow in the passage's own order."""
+    """The best sentence first (the answer leads with it); the others grouped by passage, the best sentence's
+    passage first, each passage's sentences in its own order."""
+    if not picks:
+        return []
     first_seen: dict[str, int] = {}
     for i, p in enumerate(picks):
         first_seen.setdefault(p.chunk.id, i)
-    return sorted(
-        picks,
+    return [picks[0]] + sorted(
+        picks[1:],
         key=lambda p: (
             first_seen[p.chunk.id],
             " ".join(p.chunk.text.split()).find(p.quote) if p.chunk.collection == DOCUMENTS else 0,
