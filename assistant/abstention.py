@@ -38,18 +38,17 @@ class Evidence:
     in_domain: float  # 1.0 when the question touches EU research funding, Mexican science policy or CORDIS
     identifiers: float  # 1.0 when the question names a code (topic, grant agreement)
     passage_similarity: float  # cosine of the best passage found by the dense search
-    second_similarity: float  # of the second
     passage_score: float  # the ranker's score of the first passage
-    second_score: float  # of the second
+    # (the second passage's cosine and score were features until 2026-12-08: they refused questions one page
+    # answers, and leaving them out changed neither the cross-validated AUC nor the refusals: docs/answering.md)
 
     @classmethod
     def of(
         cls, similarity: float, score: float, across: bool, in_domain: bool, identifiers: bool, hits: Sequence[Hit]
     ) -> Evidence:
-        sims = sorted((h.similarity or 0.0 for h in hits), reverse=True) + [0.0, 0.0]
-        scores = sorted((h.score for h in hits), reverse=True) + [0.0, 0.0]
-        return cls(similarity, score, float(across), float(in_domain), float(identifiers),
-                   sims[0], sims[1], scores[0], scores[1])
+        best_similarity = max((h.similarity or 0.0 for h in hits), default=0.0)
+        best_score = max((h.score for h in hits), default=0.0)
+        return cls(similarity, score, float(across), float(in_domain), float(identifiers), best_similarity, best_score)
 
     def vector(self) -> np.ndarray:
         return np.asarray(list(asdict(self).values()), dtype=np.float64)

@@ -425,9 +425,9 @@ class Assistant:
 
     def evidence(self, reading: Reading, picks: list[Pick], hits: list[Hit]) -> Evidence | None:
         """What supports an extractive answer (assistant/abstention.py); None when no sentence was picked."""
-        best = max(picks, key=lambda p: p.score) if picks else None  # picks come in reading order
-        if best is None:
+        if not picks:
             return None
+        best = picks[0]  # the lead (assistant/extractive.py choose)
         across = best.chunk.language != reading.query.language
         return Evidence.of(best.similarity, best.score, across, in_domain(reading.standalone),
                            bool(reading.query.identifiers), hits)

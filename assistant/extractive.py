@@ -351,7 +351,8 @@ class ExtractiveAnswerer:
             return []
         scores = x @ self.weights
         chosen = choose(
-            scores, [s for _, s, _ in found], [h.chunk.id for h, _, _ in found], x[:, ELSEWHERE] > 0, self.margin
+            scores, [s for _, s, _ in found], [h.chunk.id for h, _, _ in found], x[:, ELSEWHERE] > 0, self.margin,
+            related=[sim > 0 for _, _, sim in found],
         )
         return _in_reading_order([
             Pick(found[i][0].chunk, found[i][1], float(scores[i]), found[i][2], bool(x[i, ELSEWHERE])) for i in chosen
@@ -359,18 +360,23 @@ class ExtractiveAnswerer:
 
 
 def choose(
-    scores: np.ndarray, quotes: Sequence[str], passages: Sequence[str], elsewhere: Sequence[bool], margin: float
+    scores: np.ndarray, quotes: Sequence[str], passages: Sequence[str], elsewhere: Sequence[bool], margin: float,
+    related: Sequence[bool] | None = None,
 ) -> list[int]:
-    """The sentences to quote, best first: the best one, then up to two more that score within ``margin`` of it,
-    are not about another country than the one asked, do not repeat a chosen one, and keep at most two quotes
+    """The sentences to quote, best first: the best one related to the question and not about another country
+    than the one asked (when any is), then up to two more that score within ``margin`` of it, are not about another country, do not repeat a chosen one, and keep at most two quotes
     from one passage (the third then comes from another passage: it is more often on a page that answers;
     docs/answering.md)."""
-    order = np.argsort(-scores, kind="stable")
-    chosen = [int(order[0])]
-    for i in map(int, order[1:]):
+    order = [int(i) for i in np.argsort(-scores, kind="stable")]
+    # the lead is related to the question (a positive cosine: the answer is refused otherwise) and about the
+    # country asked, when any sentence is
+    related = related if related is not None else [True] * len(order)
+    lead = next((i for i in order if related[i] and not elsewhere[i]), next((i for i in order if related[i]), order[0]))
+    chosen = [lead]
+    for i in order:
         if len(chosen) == MAX_SENTENCES or scores[i] < scores[chosen[0]] - margin:
             break
-        if elsewhere[i] or any(_similar(quotes[i], quotes[j]) for j in chosen):
+        if i in chosen or elsewhere[i] or any(_similar(quotes[i], quotes[j]) for j in chosen):
             continue
         if sum(passages[j] == passages[i] for j in chosen) >= PER_PASSAGE:
             continue

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import fields
 
-from assistant.abstention import FALLBACK, MODEL, AbstentionModel, HandThresholds
+from assistant.abstention import FALLBACK, MODEL, AbstentionModel, Evidence, HandThresholds
 from assistant.answer import Assistant
 from assistant.config import Settings
 from assistant.countries import CountryFinder
@@ -109,6 +110,9 @@ def abstention_model(embedder: str) -> AbstentionModel | HandThresholds:
         log.warning("no abstention model at %s: using the hand thresholds", MODEL)
         return FALLBACK
     model = AbstentionModel.load()
+    if len(model.weights) != len(fields(Evidence)):
+        log.warning("the abstention model was fitted on other evidence: using the hand thresholds")
+        return FALLBACK
     if model.embedder != embedder:
         log.warning("the abstention model reads %s cosines, not %s: using the hand thresholds", model.embedder, embedder)
         return FALLBACK

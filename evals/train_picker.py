@@ -33,6 +33,7 @@ from evals.train_abstention import DEFAULT
 
 CS = (0.01, 0.1, 1.0)
 MARGINS = (0.12, 0.2, 0.3, 0.45, 0.6, 0.8)
+MAX_MEAN_QUOTES = 2.5  # quotes per answer, on average
 
 
 def _words(text: str) -> set[str]:
@@ -75,7 +76,7 @@ def collect(assistant: Assistant, paths: list[Path]) -> list[dict[str, Any]]:
                 any(matches(Passage.of(h.chunk), r) and _close(s, q) for r, q in refs) for h, s, _ in found
             ])
             rows.append({"set": path.stem, "lang": item["language"], "x": x, "page": on_page, "quote": close,
-                         "quotes": [s for _, s, _ in found]})
+                         "quotes": [s for _, s, _ in found], "passages": [h.chunk.id for h, _, _ in found]})
     assistant.extractive.pick = pick  # type: ignore[method-assign]
     return rows
 
@@ -95,11 +96,10 @@ def fit(rows: list[dict[str, Any]], c: float) -> np.ndarray:
 
 
 def quoted(row: dict[str, Any], weights: np.ndarray, margin: float = MARGIN) -> list[int]:
-    """The indices of the sentences the answer would quote, best first (ExtractiveAnswerer's own choice; a
-    passage is told apart by its rank among the passages)."""
+    """The indices of the sentences the answer would quote, best first (ExtractiveAnswerer's own choice)."""
     x = row["x"]
-    return choose(x @ weights, row["quotes"], list(x[:, PICK_FEATURES.index("passage_rank")]),
-                  list(x[:, PICK_FEATURES.index("elsewhere")] > 0), margin)
+    return choose(x @ weights, row["quotes"], row["passages"], list(x[:, PICK_FEATURES.index("elsewhere")] > 0), margin,
+                  related=list(x[:, PICK_FEATURES.index("similarity")] > 0))
 
 
 def measure(rows: list[dict[str, Any]], weights_of: Any, margin: float = MARGIN) -> dict[str, dict[str, float]]:
@@ -143,6 +143,8 @@ def main() -> None:
         for margin in MARGINS:
             result = measure(rows, lambda r: held[r["set"]], margin)
             report[f"learned C={c} margin={margin} (out of set)"] = result
+            if any(v["quotes"] > MAX_MEAN_QUOTES for v in result.values()):
+                continue  # the answer leads with one sentence and adds at most two: mostly one
             # the first quote on a reference page, any of the three, and few quotes that are not
             score = float(np.mean([v["first_on_page"] + v["any_on_page"] + v["quotes_on_page"] for v in result.values()]))
             if score > best:

@@ -8,7 +8,7 @@ from assistant.pipeline import abstention_model
 
 
 def _evidence(sim: float, score: float, in_domain: bool, passage: float) -> Evidence:
-    return Evidence(sim, score, 0.0, float(in_domain), 0.0, passage, passage * 0.9, 0.5, 0.4)
+    return Evidence(sim, score, 0.0, float(in_domain), 0.0, passage, 0.5)
 
 
 def test_the_model_reads_the_default_embedders_evidence() -> None:
