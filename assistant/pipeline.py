@@ -13,6 +13,7 @@ from dataclasses import fields
 
 from assistant.abstention import FALLBACK, MODEL, AbstentionModel, Evidence, HandThresholds
 from assistant.answer import Assistant
+from assistant.index.vocabulary import Vocabulary
 from assistant.config import Settings
 from assistant.countries import CountryFinder
 from assistant.eligibility.checker import EligibilityChecker
@@ -48,7 +49,8 @@ def build_retriever(index: Index) -> Retriever:
     """The hybrid retriever over an opened index (what `build_pipeline` uses; evaluations use it alone)."""
     ranker = LearnedRanker.load() if index.settings.ranker == "learned" else None
     return Retriever(
-        index.catalog, index.store, index.embedder, second=index.second_store, manifest=index.manifest, ranker=ranker
+        index.catalog, index.store, index.embedder, second=index.second_store, manifest=index.manifest, ranker=ranker,
+        vocabulary=Vocabulary(index.catalog, index.embedder),
     )
 
 

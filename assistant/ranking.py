@@ -38,6 +38,7 @@ class Candidates:
     similarity: dict[str, float] = field(default_factory=dict)  # id -> cosine with the question (main model)
     second_similarity: dict[str, float] = field(default_factory=dict)  # id -> cosine (e5), when computed
     sentence_similarity: dict[str, float] = field(default_factory=dict)  # id -> its closest sentence's cosine
+    translated: list[str] = field(default_factory=list)  # the question's words in the other language
     own: set[str] = field(default_factory=set)  # exact hits whose heading names the identifier
 
 
@@ -69,7 +70,7 @@ def features(query: Query, found: Candidates) -> tuple[list[str], np.ndarray]:
     """The candidates' ids and their feature matrix (one row per candidate, columns as FEATURES)."""
     ids = list(found.chunks)
     asked = _stems(query.text)
-    translated = _stems(" ".join(translate_terms(query.text)))
+    translated = _stems(" ".join(found.translated or translate_terms(query.text)))
     codes = [i for i in query.identifiers if is_code(i)]
     ranks = {leg: {cid: r for r, cid in enumerate(found.ranked.get(leg, []))} for leg in LEGS}
     top_keyword = max(found.scores.get("keyword", {}).values(), default=0.0) or 1.0

@@ -20,6 +20,7 @@ import numpy as np
 from assistant.errors import IndexNotReady
 from assistant.index.catalog import Catalog
 from assistant.index.embed import Embedder
+from assistant.index.vocabulary import Vocabulary
 from assistant.index.vectors import DenseHit, InMemoryVectors, VectorStore
 from assistant.manifest import Manifest
 from assistant.query import RARE, Query, is_code, read_query
@@ -35,6 +36,7 @@ PRIOR = 1.5  # how much a document the question implies is preferred
 NAMED_PRIOR = 2.0  # how much a document the question names is preferred (measured: docs/answering.md)
 RERANK_DEPTH = 20  # fused candidates reordered by their e5 similarity
 RERANK_WEIGHT = 8.0  # score x (1 + weight x similarity above the least similar candidate's)
+TRANSLATED_QUESTIONS = ("en", "es")  # whose words the vocabulary translates (measured: docs/answering.md)
 WIDEN = 4  # a filtered dense search looks at this many times the pool, unfiltered, before filtering
 
 
@@ -64,6 +66,7 @@ class Retriever:
     second: VectorStore | None = None  # the second dense index of the passages (e5), when configured
     manifest: Manifest | None = None  # to read a text query (which documents it names)
     ranker: LearnedRanker | None = None  # orders the candidates; None: reciprocal-rank fusion
+    vocabulary: Vocabulary | None = None  # the question's words in the other language (assistant/index/vocabulary.py)
     pool: int = 30  # candidates taken from each list before fusion
     same_language_bias: float = 0.05  # calibrated on the development set (docs/answering.md)
     second_language_bias: float = 0.08  # the same for e5 (which prefers its own language more)
@@ -101,6 +104,8 @@ class Retriever:
             if store is not None:
                 self.embed_query("warm up", store.embedder)
                 self.vectors(store)
+        if self.vocabulary is not None:
+            self.vocabulary.translate("calentamiento", "es")
 
     def _dense(
         self,
@@ -200,7 +205,8 @@ class Retriever:
         # Keyword search on the question plus its glossary translation (cross-lingual keywords), and the
         # deadline's words when it asks whether a call is open.
         deadline = DEADLINE_WORDS if query.asks_if_open else ()
-        keyword_query = " ".join([unnamed, *translate_terms(unnamed), *deadline])
+        found.translated = self.translated(unnamed, question_language)
+        keyword_query = " ".join([unnamed, *found.translated, *deadline])
         keyword: list[str] = []
         found.scores["keyword"] = {}
         for chunk, score in self.catalog.keyword_search(keyword_query, self.pool, collections, filters, excluded):
@@ -255,6 +261,13 @@ class Retriever:
         unit = np.asarray(vector, dtype=np.float32)
         unit = unit / max(float(np.linalg.norm(unit)), 1e-12)
         return {cid: float(v @ unit) for cid, v in self.vectors(store).vectors_of(chunks).items()}
+
+    def translated(self, text: str, language: str) -> list[str]:
+        """The text's words in the other language: the glossary's, then the passages' nearest words."""
+        words = translate_terms(text)
+        if self.vocabulary is not None and language in TRANSLATED_QUESTIONS:
+            words += self.vocabulary.translate(text, language)
+        return list(dict.fromkeys(words))
 
     def _sentence_similarities(self, chunks: dict[str, Chunk], vector: np.ndarray) -> dict[str, float]:
         """Each candidate's closest sentence to the question (cosine; sentence vectors come from ingestion)."""

@@ -28,7 +28,7 @@ from evals.dataset import load_dataset
 DATASETS = Path(__file__).parent / "datasets"
 DEFAULT = [DATASETS / f"{name}.jsonl" for name in (
     "dev", "dev_he", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
-    "heldout8", "heldout9", "heldout10")]
+    "heldout8", "heldout9", "heldout10", "heldout11")]
 
 
 def collect(assistant: Assistant, paths: list[Path]) -> list[tuple[Evidence, bool, str, str]]:

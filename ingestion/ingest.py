@@ -30,6 +30,7 @@ from assistant.index.catalog import Catalog, DocumentState
 from assistant.index.embed import Embedder, embed_all
 from assistant.index.partner_tables import PartnerData, write_partner_tables
 from assistant.index.vectors import VectorStore
+from assistant.index.vocabulary import refresh_vocabulary
 from assistant.manifest import Document, Manifest
 from assistant.topics.finder import topic_text
 from assistant.types import (
@@ -246,6 +247,9 @@ class Ingestor:
         with _Timer(report, "cleanup"):
             self._collect_garbage(report)
             self.catalog.remember_common_terms()
+        with _Timer(report, "vocabulary"):
+            if refresh_vocabulary(self.catalog, self.embedder, self.echo):
+                self.echo("vocabulary of the passages embedded (cross-language keyword search)")
         self.catalog.set_meta("embedder", self.embedder.name)
         report.seconds["total"] = time.perf_counter() - t0
         return report

@@ -33,7 +33,8 @@ def _verified_on_page(assistant, citation) -> bool:  # type: ignore[no-untyped-d
 @pytest.mark.parametrize(
     ("question", "language", "document", "page", "words"),
     [
-        ("What is the threshold for individual evaluation criteria?", "en", "h2020-evaluation-form-ria-einfra.pdf", 3, "threshold"),
+        # no programme named: Horizon Europe's General Annexes (p. 27: the thresholds), not the closed H2020 form
+        ("What is the threshold for individual evaluation criteria?", "en", "wp-15-general-annexes", 27, "threshold"),
         # the law describes it in its first articles (p. 2, "organismo articulador") and as a public body (p. 31)
         pytest.param(
             "¿Qué es el Consejo Nacional de Humanidades, Ciencias y Tecnologías?", "es", "LGMHCTI", None, "organismo",

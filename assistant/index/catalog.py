@@ -101,6 +101,12 @@ CREATE TABLE IF NOT EXISTS sentence_vectors (
     vector BLOB NOT NULL,
     PRIMARY KEY (chunk_id, sentence)
 );
+CREATE TABLE IF NOT EXISTS vocabulary (
+    language TEXT NOT NULL,
+    word TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (language, word)
+);
 CREATE TABLE IF NOT EXISTS pages (
     doc_id TEXT NOT NULL,
     page INTEGER NOT NULL,
@@ -436,6 +442,21 @@ class Catalog:
             sql = f"SELECT sentence, vector FROM sentence_vectors WHERE chunk_id IN ({','.join('?' * len(part))})"
             out.update({sent: np.frombuffer(blob, dtype=np.float32) for sent, blob in self.db.execute(sql, part)})
         return out
+
+    def replace_vocabulary(self, rows: Sequence[tuple[str, str, bytes]]) -> None:
+        """The passages' words and their vectors (assistant/index/vocabulary.py), all at once."""
+        with self._write() as db:
+            db.execute("DELETE FROM vocabulary")
+            db.executemany("INSERT INTO vocabulary(language, word, vector) VALUES (?,?,?)", rows)
+
+    def vocabulary(self, language: str) -> tuple[list[str], np.ndarray]:
+        """The words of this language's passages and the matrix of their vectors (empty before ingestion)."""
+        rows = self.db.execute("SELECT word, vector FROM vocabulary WHERE language = ? ORDER BY word", (language,))
+        words, vectors = [], []
+        for word, blob in rows:
+            words.append(word)
+            vectors.append(np.frombuffer(blob, dtype=np.float32))
+        return words, (np.vstack(vectors) if vectors else np.zeros((0, 1), dtype=np.float32))
 
     def chunk_sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Chunk id -> the matrix of its sentences' vectors (one row per sentence), as computed at ingestion."""
