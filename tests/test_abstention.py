@@ -8,7 +8,8 @@ from assistant.pipeline import abstention_model
 
 
 def _evidence(sim: float, score: float, in_domain: bool, passage: float) -> Evidence:
-    return Evidence(sim, score, 0.0, float(in_domain), 0.0, passage, 0.5)
+    """Evidence as strong as ``passage``: the best passage's cosine, and the ranker as sure of it."""
+    return Evidence(sim, score, 0.0, float(in_domain), 0.0, passage, min(1.0, passage + 0.35))
 
 
 def test_the_model_reads_the_default_embedders_evidence() -> None:

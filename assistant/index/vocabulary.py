@@ -13,6 +13,7 @@ keyword leg's first five 0.69 -> 0.79, in the answer's top five 0.845 -> 0.872.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
@@ -21,18 +22,26 @@ import numpy as np
 
 from assistant.index.catalog import Catalog
 from assistant.index.embed import Embedder
-from assistant.textutil import content_words
+from assistant.textutil import FOLDED_STOPWORDS, fold
 from assistant.types import DOCUMENTS, LANGUAGES
 
-VERSION = "vocabulary-1"
+VERSION = "vocabulary-2"
 META = "vocabulary"  # the fingerprint of what the stored vocabulary was built from
 MIN_PASSAGES = 3  # a word used in fewer passages is a typo, a name or an extraction artefact
 MIN_LENGTH = 3
+LETTERS = re.compile(r"[^\W\d_]+")
 NEAREST = 0.8  # the least cosine at which a word stands for the question's word (chosen on the dev sets)
 
 
-def _words(text: str) -> list[str]:
-    return [w for w in content_words(text) if w.isalpha() and len(w) >= MIN_LENGTH]
+def _words(text: str) -> list[tuple[str, str]]:
+    """(folded, as written in lower case) of each content word: the folded form matches, the written form
+    is embedded (the embedder reads "financiación" better than "financiacion")."""
+    out = []
+    for word in LETTERS.findall(text.lower()):
+        folded = fold(word)
+        if len(folded) >= MIN_LENGTH and folded not in FOLDED_STOPWORDS:
+            out.append((folded, word))
+    return out
 
 
 def _fingerprint(catalog: Catalog, embedder: Embedder) -> str:
@@ -47,11 +56,15 @@ def refresh_vocabulary(catalog: Catalog, embedder: Embedder, echo: Callable[[str
         return False
     rows: list[tuple[str, str, bytes]] = []
     for language in LANGUAGES:
-        counts: Counter[str] = Counter()
+        counts: Counter[str] = Counter()  # passages per folded word
+        written: dict[str, Counter[str]] = {}  # its written forms
         sql = "SELECT text FROM chunks WHERE collection = ? AND language = ?"
         for (text,) in catalog.db.execute(sql, (DOCUMENTS, language)):
-            counts.update(set(_words(text)))
-        words = sorted(w for w, n in counts.items() if n >= MIN_PASSAGES)
+            pairs = _words(text)
+            counts.update({folded for folded, _ in pairs})
+            for folded, word in pairs:
+                written.setdefault(folded, Counter())[word] += 1
+        words = sorted(written[f].most_common(1)[0][0] for f, n in counts.items() if n >= MIN_PASSAGES)
         if words:
             vectors = np.asarray(embedder.embed(words), dtype=np.float32)
             rows += [(language, w, v.tobytes()) for w, v in zip(words, vectors, strict=True)]
@@ -74,7 +87,7 @@ class Vocabulary:
     def _matrix(self, language: str) -> tuple[list[str], frozenset[str], np.ndarray]:
         def load() -> tuple[list[str], frozenset[str], np.ndarray]:
             words, vectors = self.catalog.vocabulary(language)
-            return words, frozenset(words), vectors
+            return words, frozenset(fold(w) for w in words), vectors
 
         return self.catalog.per_generation(("vocabulary", language), load)  # type: ignore[no-any-return]
 
@@ -96,7 +109,7 @@ class Vocabulary:
         the other language's passages use as it is needs no translation."""
         other = next(lang for lang in LANGUAGES if lang != language)
         words, known, matrix = self._matrix(other)
-        asked = [w for w in dict.fromkeys(_words(text)) if w not in known]
+        asked = list(dict.fromkeys(word for folded, word in _words(text) if folded not in known))
         if not asked or not words:
             return []
         similarity = self._vectors(asked) @ matrix.T
