@@ -342,7 +342,8 @@ class ExtractiveAnswerer:
                 float(sentence.rstrip().endswith("?")), np.log1p(len(sentence)) / 6.0, float(numeric),
                 float(hit.chunk.language == language), float("[" in sentence or "]" in sentence),
             ])
-        return [(hit, sentence, float(sim)) for (_, hit, sentence), sim in zip(candidates, sims, strict=True)], np.asarray(rows)
+        found = [(hit, sentence, float(sim)) for (_, hit, sentence), sim in zip(candidates, sims, strict=True)]
+        return found, np.asarray(rows)
 
     def pick(self, question_vector: np.ndarray, query: Query, hits: Sequence[Hit]) -> list[Pick]:
         """Rank the sentences of the best passages; return the few that answer."""
@@ -364,9 +365,9 @@ def choose(
     related: Sequence[bool] | None = None,
 ) -> list[int]:
     """The sentences to quote, best first: the best one related to the question and not about another country
-    than the one asked (when any is), then up to two more that score within ``margin`` of it, are not about another country, do not repeat a chosen one, and keep at most two quotes
-    from one passage (the third then comes from another passage: it is more often on a page that answers;
-    docs/answering.md)."""
+    than the one asked (when any is), then up to two more that score within ``margin`` of it, are not about
+    another country, do not repeat a chosen one, and keep at most two quotes from one passage (the third then
+    comes from another passage: it is more often on a page that answers; docs/answering.md)."""
     order = [int(i) for i in np.argsort(-scores, kind="stable")]
     # the lead is related to the question (a positive cosine: the answer is refused otherwise) and about the
     # country asked, when any sentence is

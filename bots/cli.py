@@ -169,7 +169,8 @@ def ingest(settings: Settings, quiet: bool, accept_mismatch: bool) -> None:
         f"reused vectors: {report.reused_vectors}  "
         f"deleted vectors: {report.deleted_vectors}"
     )
-    stages = ("check", "parse", "chunk", "embed", "store", "second", "sentences", "catalog", "cleanup")
+    stages = ("check", "parse", "chunk", "embed", "store", "second", "sentences", "catalog", "eligibility", "cleanup",
+              "vocabulary")
     click.echo("  seconds: " + "  ".join(f"{k} {s.get(k, 0.0):.1f}" for k in stages) + f"  total {s['total']:.1f}")
     if report.pages and s.get("parse"):
         click.echo(f"  speed: {report.pages / s['parse']:.0f} pages/s parsed", nl=False)

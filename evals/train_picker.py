@@ -132,7 +132,8 @@ def main() -> None:
     started = time.perf_counter()
     assistant = build_pipeline(load_settings())
     hand = np.asarray([HAND_WEIGHTS.get(name, 0.0) for name in PICK_FEATURES])
-    assistant.extractive.weights, assistant.extractive.margin = hand, MARGIN  # the candidates are found as the hand-weighted answer finds them
+    # the candidates are found as the hand-weighted answer finds them
+    assistant.extractive.weights, assistant.extractive.margin = hand, MARGIN
     rows = collect(assistant, list(args.datasets))
     sets = sorted({r["set"] for r in rows})
     print(f"{len(rows)} questions reach the extractive answer ({time.perf_counter() - started:.0f} s)")
@@ -146,7 +147,9 @@ def main() -> None:
             if any(v["quotes"] > MAX_MEAN_QUOTES for v in result.values()):
                 continue  # the answer leads with one sentence and adds at most two: mostly one
             # the first quote on a reference page, any of the three, and few quotes that are not
-            score = float(np.mean([v["first_on_page"] + v["any_on_page"] + v["quotes_on_page"] for v in result.values()]))
+            score = float(np.mean([
+                v["first_on_page"] + v["any_on_page"] + v["quotes_on_page"] for v in result.values()
+            ]))
             if score > best:
                 best_c, best_margin, best = c, margin, score
     assert best_c is not None
