@@ -4,8 +4,9 @@ reference quotes, and compare it with the hand weights, per language, by leave-o
     python -m evals.train_picker [DATASET.jsonl ...] [--out assistant/picker.json]
 
 Each answerable question goes through ``Assistant.ask``; when it reaches the extractive answer, every candidate
-sentence of its passages is an example: positive when it sits on a reference page and shares most of its words
-with a reference quote (or the quote with it). A logistic regression (scikit-learn, a development dependency)
+sentence of its passages is an example: positive when it sits on a reference page (found in that page's text,
+where its citation will point: a passage over two pages does not make both pages its) and shares most of its
+words with a reference quote (or the quote with it). A logistic regression (scikit-learn, a development dependency)
 learns the weights; they are scaled so that the sentence's cosine weighs 1, as in the hand formula, so the
 margin that decides how many sentences are quoted keeps its meaning. C is chosen by leave-one-set-out
 cross-validation on what users see: the first quoted sentence on a reference page, any of the quoted ones, and
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from assistant.answer import Assistant
+from assistant.citations import normalise
 from assistant.config import load_settings
 from assistant.extractive import HAND_WEIGHTS, MARGIN, PICK_FEATURES, PICKER, choose
 from assistant.pipeline import build_pipeline
@@ -44,6 +46,18 @@ def _close(sentence: str, quote: str) -> bool:
     """The sentence and a reference quote share most of the shorter one's words."""
     a, b = _words(sentence), _words(quote)
     return bool(a and b) and len(a & b) >= 0.5 * min(len(a), len(b))
+
+
+def _page_text(assistant: Assistant, chunk: Any, ref: Ref) -> str:
+    """The reference page's text when the passage overlaps it, normalised; else ''."""
+    if not matches(Passage.of(chunk), ref) or ref.page is None:
+        return ""
+    return normalise(assistant.index.catalog.page_text(chunk.doc_id, ref.page) or "")
+
+
+def _on(sentence: str, page: str) -> bool:
+    """The sentence sits on that page (where its citation will point), not only in a passage that overlaps it."""
+    return bool(page) and normalise(sentence) in page
 
 
 def collect(assistant: Assistant, paths: list[Path]) -> list[dict[str, Any]]:
@@ -71,9 +85,13 @@ def collect(assistant: Assistant, paths: list[Path]) -> list[dict[str, Any]]:
             if not found:
                 continue
             refs = [(Ref.from_json(r), r.get("quote", "")) for r in contexts]
-            on_page = np.array([any(matches(Passage.of(h.chunk), r) for r, _ in refs) for h, _, _ in found])
+            pages = [_page_text(assistant, h.chunk, r) for h, _, _ in found for r, _ in refs]
+            on_page = np.array([
+                any(_on(s, pages[i * len(refs) + j]) for j in range(len(refs))) for i, (_, s, _) in enumerate(found)
+            ])
             close = np.array([
-                any(matches(Passage.of(h.chunk), r) and _close(s, q) for r, q in refs) for h, s, _ in found
+                any(_on(s, pages[i * len(refs) + j]) and _close(s, q) for j, (_, q) in enumerate(refs))
+                for i, (_, s, _) in enumerate(found)
             ])
             rows.append({"set": path.stem, "lang": item["language"], "x": x, "page": on_page, "quote": close,
                          "quotes": [s for _, s, _ in found], "passages": [h.chunk.id for h, _, _ in found]})
