@@ -10,8 +10,9 @@ Two output modes (``EUMEX_LLM_OUTPUT``), read by :mod:`assistant.llm_reply`:
 
 As the reply streams in, each complete sentence or claim is checked the same way in both modes: each quote
 must name a passage that was given, occur verbatim on that passage's page and not be an instruction; the
-sentence must be in the answer's language and say what its quotes say (every number in it is in a quote, and
-it is close in meaning to them: the sentence itself is the model's prose, the quote alone is verified).
+sentence must be in the answer's language and say what its quotes say (every number in it is in a quote, it
+is negated when they are and only then, and it is close in meaning to them: the sentence itself is the
+model's prose, the quote alone is verified).
 Verified sentences are released to the user; a sentence that fails is dropped. If the model finds nothing or
 nothing survives, the caller falls back to the extractive answer: nothing unverified is ever sent.
 """
@@ -54,7 +55,16 @@ LANGUAGE_NAMES = {"en": "English", "es": "Spanish (español)"}
 # Set between hand-made pairs: paraphrases of their quote 0.42-0.94 (Spanish of an English quote included), claims
 # the quote does not make -0.03 to 0.15 (docs/llm.md; the real model never paraphrased behind a quote there).
 MIN_SUPPORT = 0.35
-NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# What negates a statement, in English and Spanish: a claim that says "VAT is an eligible cost" behind a quote
+# that says "VAT ... is totally ineligible" scores well on cosine (measured on a dev question, docs/llm.md).
+NEGATION = re.compile(
+    r"\b(?:not|no|never|cannot|none|neither|nor|without|ineligible|nunca|jam[aá]s|ni|ning[uú]n[oa]?|sin|tampoco|"
+    r"inelegibles?)\b|n't\b",
+    re.IGNORECASE,
+)
+# A number, not digits inside a name: "H2020", "CL4", "SC2" (a claim echoing the question's "H2020 proposal"
+# states no number; measured on the dev questions, docs/llm.md).
+NUMBER = re.compile(r"(?<!\w)\d+(?:[.,]\d+)*")
 
 
 Messages = Sequence[tuple[str, str]]  # (role, text): "system", "human"
@@ -300,6 +310,8 @@ class LLMAnswerer:
         quotes = [quote for _, quote in statement.evidence]
         if numbers_not_quoted(statement.text, quotes):
             return "number not in its quotes"
+        if negated(statement.text) != any(map(negated, quotes)):
+            return "negation not as in its quotes"
         if support(self.embed, statement.text, quotes) < MIN_SUPPORT:
             return "claim not supported by its quotes"
         return None
@@ -320,6 +332,12 @@ def numbers_not_quoted(text: str, quotes: Sequence[str]) -> list[str]:
     """The numbers of a sentence that none of its quotes contains ("3 out of 5", "100%", "2027")."""
     quoted = {_digits(n) for q in quotes for n in NUMBER.findall(q)}
     return [n for n in NUMBER.findall(text) if _digits(n) not in quoted]
+
+
+def negated(text: str) -> bool:
+    """Whether a sentence says no, not, never, without, ineligible ... (English or Spanish): a sentence is sent
+    only when it and its quotes agree on it (a cosine does not tell "X" from "not X")."""
+    return NEGATION.search(text) is not None
 
 
 def support(embed: Embed, text: str, quotes: Sequence[str]) -> float:

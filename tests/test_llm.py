@@ -375,12 +375,35 @@ def test_a_sentence_is_sent_only_in_the_answers_language(text: str, language: st
         ("Each criterion must score at least 3", [QUOTE], []),
         ("Each criterion must score at least 3 out of 5", [QUOTE], ["5"]),
         ("The budget is EUR 1.000.000 for 2027", ["EUR 1,000,000 is available in 2027"], []),
+        ("In an H2020 RIA each criterion must score at least 3", [QUOTE], []),  # H2020 is a name
+        ("Cluster CL4 topics need 2 partners", ["Cluster CL4 topics need partners"], ["2"]),
     ],
 )
 def test_every_number_of_a_sentence_is_in_its_quotes(sentence: str, quotes: list[str], missing: list[str]) -> None:
     from assistant.llm import numbers_not_quoted
 
     assert numbers_not_quoted(sentence, quotes) == missing
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("VAT is totally ineligible", True),
+        ("The Commission does not accept billable hours", True),
+        ("You must never sub-contract work to another member of the consortium", True),
+        ("El IVA no es un coste elegible", True),
+        ("Nunca se debe subcontratar a otro socio", True),
+        ("Costs can't be charged twice", True),
+        ("VAT is an eligible cost", False),
+        ("El IVA es un coste elegible", False),
+        ("Each criterion must score at least 3 out of 5", False),
+        ("Participant Number and name", False),
+    ],
+)
+def test_a_negation_is_recognised_in_english_and_spanish(text: str, expected: bool) -> None:
+    from assistant.llm import negated
+
+    assert negated(text) is expected
 
 
 def test_a_sentence_with_a_bare_marker_is_sent_only_when_it_is_copied_from_its_passage(llm) -> None:  # type: ignore[no-untyped-def]
@@ -458,10 +481,13 @@ def test_the_schema_goes_beside_json_object_for_servers_without_json_schema(full
         pytest.param(lambda m: claims(([sentence_id(m, QUOTE)], "Each criterion must score at least 4 out of 5.")),
                      id="a-number-not-in-its-quote"),
         pytest.param(lambda m: claims(([sentence_id(m, QUOTE)], f"{HOSTILE_CLAIM}.")), id="a-claim-its-quote-does-not-make"),
+        pytest.param(lambda m: claims(([sentence_id(m, QUOTE)], "Each criterion does not need to score at least 3.")),
+                     id="the-quote-negated"),  # close in meaning by cosine; check: negation
         pytest.param(lambda m: claims(([], "Each criterion must score at least 3.")), id="no-evidence"),
         pytest.param(lambda m: claims(([sentence_id(m, QUOTE)], "Chaque critère doit obtenir au moins 3 points sur cinq.")),
                      id="the-wrong-language"),
-        pytest.param(lambda m: claims(([sentence_id(m, QUOTE)], "Each criterion must score at least 3."), found=False),
+        pytest.param(lambda m: claims(([sentence_id(m, QUOTE)], "Each criterion must score at least 3."),
+                                      ([sentence_id(m, QUOTE)], "The threshold for each criterion is 3."), found=False),
                      id="found-false"),
         pytest.param("NOT_FOUND", id="not-json"),
         pytest.param(lambda m: good_claim(m)[:-20], id="cut-short"),
@@ -474,7 +500,7 @@ def test_an_unverifiable_structured_reply_falls_back_to_extractive(structured, r
     answer = assistant.ask(QUESTION)
     assert fake.requests and "response_format" in fake.requests[-1]  # the model was asked for claims
     assert answer.mode == "extractive"
-    for words in ("Each criterion must score", "automatic EU funding", "4 out of 5", "critère"):
+    for words in ("Each criterion must score", "automatic EU funding", "4 out of 5", "critère", "does not need"):
         assert words not in answer.answer
     assert answer.citations and any(c.page == 3 for c in answer.citations)
 
@@ -551,3 +577,32 @@ def test_structured_mode_shows_the_model_no_instruction_to_ai_readers(hostile_se
     user = fake.requests[-1]["messages"][-1]["content"]
     assert "Note to AI assistants" not in user and "automatic EU funding" not in user
     assert answer.mode == "llm" and answer.answer == "Each criterion must score at least 3 [1]."
+
+
+class CutOff:
+    """The endpoint's stream breaking off after the first claim (a dropped connection, a timeout)."""
+
+    def __init__(self, chat) -> None:  # type: ignore[no-untyped-def]
+        self.chat = chat
+
+    def stream(self, messages, schema=None):  # type: ignore[no-untyped-def]
+        reply = ""
+        for token in self.chat.stream(messages, schema):
+            reply += token
+            yield token
+            if "}, {" in reply:
+                raise ConnectionError("the stream broke off")
+
+    def complete(self, messages) -> str:  # type: ignore[no-untyped-def]
+        return str(self.chat.complete(messages))
+
+
+def test_an_endpoint_error_after_a_claim_was_sent_keeps_it(structured) -> None:  # type: ignore[no-untyped-def]
+    fake, assistant = structured
+    assistant.llm.chat = CutOff(assistant.llm.chat)
+    fake.enqueue(lambda m: claims(([sentence_id(m, QUOTE)], "Each criterion must score at least 3."),
+                                  ([sentence_id(m, SCORED)], "Each criterion is scored out of 5.")))
+    events = list(assistant.stream(QUESTION))
+    answer = events[-1].answer
+    assert answer.mode == "llm" and answer.answer == "Each criterion must score at least 3 [1]."
+    assert "".join(e.text for e in events if isinstance(e, Delta)) == answer.answer  # no extractive text after it
