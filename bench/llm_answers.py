@@ -6,9 +6,12 @@ citation, how many of the model's sentences verification drops (and why), and ho
     python bench/llm_answers.py [--dataset evals/datasets/heldout10.jsonl] [--per-language 8]
         [--modes text,json_object] [--out bench/results/llm_answers.json]
 
-Takes the first --per-language answerable questions of each language from the dataset (file order) and asks
-each through ``Assistant.stream`` (what every channel calls), built by ``build_pipeline`` from the settings of
-the environment, once per output mode (EUMEX_LLM_OUTPUT: text, json_object or json_schema), on the same index.
+Takes, in file order, the first --per-language answerable questions of each language that reach the model
+(a question about call topics, partners or eligibility is answered by its own path, without the model: those
+met on the way are listed as skipped) and asks each through ``Assistant.stream`` (what every channel calls),
+built by ``build_pipeline`` from the settings of the environment, once per output mode (EUMEX_LLM_OUTPUT:
+text, json_object or json_schema), on the same index: the first mode picks the questions, the others ask the
+same ones.
 For every answer it keeps the prompt size, the model's raw reply, each dropped sentence with the check that
 dropped it, the released sentences and citations, whether an LLM answer cites a page of the question's
 reference contexts, the time to the first released LLM sentence and the total time, and the load average
@@ -40,10 +43,10 @@ MAX_LOAD = 4.0  # 2 cores shared with another engineer: above this, wait and loo
 LOAD_WAIT_S = 180
 
 
-def questions(dataset: Path, per_language: int) -> list[dict[str, Any]]:
-    """The first answerable questions of each language, in file order."""
+def questions(dataset: Path) -> list[dict[str, Any]]:
+    """The answerable questions, English first then Spanish, each in file order."""
     rows = [json.loads(line) for line in dataset.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r for lang in ("en", "es") for r in [r for r in rows if r["answerable"] and r["language"] == lang][:per_language]]
+    return [r for lang in ("en", "es") for r in rows if r["answerable"] and r["language"] == lang]
 
 
 def load() -> float:
@@ -124,7 +127,9 @@ def released_sentences(answer: str) -> int:
     return len(re.findall(r"(?:\[\d+\])+\.", answer))
 
 
-def run(mode: str, items: list[dict[str, Any]], out: Path, results: dict[str, Any]) -> None:
+def run(mode: str, items: list[dict[str, Any]], per_language: int, out: Path, results: dict[str, Any]) -> None:
+    """Ask the questions in one output mode; without a list yet (the first mode), pick it: the first
+    per_language questions of each language that reach the model."""
     settings = load_settings(llm_output=mode)
     assistant = build_pipeline(settings)
     assert assistant.llm is not None, "set EUMEX_LLM_BASE_URL and EUMEX_LLM_MODEL (bash ../shared/tools/llm-server)"
@@ -136,8 +141,17 @@ def run(mode: str, items: list[dict[str, Any]], out: Path, results: dict[str, An
     assistant.warm_up()
     entry: dict[str, Any] = {"load_before": calm_load(), "rows": []}
     results["runs"][mode] = entry
+    picking = not results["questions"]
     for item in items:
+        if picking and sum(r["language"] == item["language"] for r in entry["rows"]) == per_language:
+            continue
+        if not picking and item["id"] not in results["questions"]:
+            continue
         row = ask(assistant, recorder, drops, item, mode)
+        if picking and not row["model_called"]:
+            results["skipped_not_via_the_model"].append({"id": row["id"], "answered_by": row["mode"]})
+            print(f"{mode:11} {row['id']} skipped: answered by the {row['mode']} path", flush=True)
+            continue
         entry["rows"].append(row)
         out.write_text(json.dumps(results, ensure_ascii=False, indent=1))
         print(f"{mode:11} {row['id']} {row['mode']:10} {row['reply']:14} {row['seconds']:6.1f}s "
@@ -145,6 +159,8 @@ def run(mode: str, items: list[dict[str, Any]], out: Path, results: dict[str, An
               f"ref={row['cites_reference_page']} load={row['load_before']}->{row['load_after']}", flush=True)
         for d in row["dropped"]:
             print(f"    dropped ({d['reason']}): {d['sentence'][:150]}", flush=True)
+    if picking:
+        results["questions"] = [r["id"] for r in entry["rows"]]
     entry["load_after"] = load()
     logging.getLogger("assistant.llm").removeHandler(drops)
     out.write_text(json.dumps(results, ensure_ascii=False, indent=1))
@@ -217,19 +233,20 @@ def main() -> None:
     parser.add_argument("--per-language", type=int, default=8)
     parser.add_argument("--modes", default="text,json_object", help="EUMEX_LLM_OUTPUT values, comma-separated")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "llm_answers.json")
+    parser.add_argument("--questions", default="", help="ask these question ids (comma-separated) instead of picking")
     args = parser.parse_args()
     if not os.environ.get("EUMEX_LLM_BASE_URL"):
         sys.exit("Set EUMEX_LLM_BASE_URL and EUMEX_LLM_MODEL (bash ../shared/tools/llm-server prints them).")
-    items = questions(args.dataset, args.per_language)
+    items = questions(args.dataset)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
         "dataset": str(args.dataset.relative_to(ROOT)) if args.dataset.is_relative_to(ROOT) else str(args.dataset),
-        "questions": [i["id"] for i in items],
+        "questions": [q for q in args.questions.split(",") if q], "skipped_not_via_the_model": [],
         "model": os.environ.get("EUMEX_LLM_MODEL"), "base_url": os.environ.get("EUMEX_LLM_BASE_URL"),
         "llm_timeout_s": load_settings().llm_timeout_s, "nproc": os.cpu_count(), "runs": {},
     }
     for mode in args.modes.split(","):
-        run(mode, items, args.out, results)
+        run(mode, items, args.per_language, args.out, results)
     results["summary"] = summary(results)
     args.out.write_text(json.dumps(results, ensure_ascii=False, indent=1))
     print(table(results["summary"]))
