@@ -104,6 +104,15 @@ class Settings(BaseSettings):
     llm_model: str | None = Field(default=None, description="Chat model name.")
     llm_api_key: SecretStr | None = Field(default=None, description="API key for the chat endpoint.")
     llm_timeout_s: float = Field(default=60.0, gt=0, description="Timeout of one LLM call (seconds).")
+    llm_output: Literal["json_schema", "json_object", "text"] = Field(
+        default="json_schema",
+        description="What the chat model is asked to write. `json_schema` (the default): JSON claims, each citing "
+        "numbered sentences of the passages, constrained by a JSON schema sent as OpenAI's `response_format` "
+        "`json_schema` (OpenAI, vLLM, Ollama, llama.cpp's llama-server); `json_object`: the same schema sent as "
+        "`{\"type\": \"json_object\", \"schema\": ...}` (llama-cpp-python's server, which has no `json_schema` "
+        "type); `text`: free text whose sentences end with `[n: \"exact quote\"]`. Every claim is verified in code "
+        "whichever is chosen (docs/llm.md).",
+    )
 
     # --- web API -----------------------------------------------------------------------------
     admin_token: SecretStr | None = Field(

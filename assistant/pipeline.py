@@ -66,7 +66,8 @@ def build_pipeline(settings: Settings, index: Index | None = None) -> Assistant:
     places = partner_search.finder.named if partner_search is not None else None
     llm = None
     if settings.llm_base_url:
-        llm = LLMAnswerer(OpenAIChat(settings), index.catalog, index.manifest, index.embedder.embed)
+        llm = LLMAnswerer(OpenAIChat(settings), index.catalog, index.manifest, index.embedder.embed,
+                          structured=settings.llm_output != "text")
     call_topics = index.call_topics if index.call_topics.count() else None
     finder = TopicFinder(call_topics, index.embedder, settings.current_date) if call_topics is not None else None
     rules = index.catalog.eligibility_rules()

@@ -158,10 +158,10 @@ class RecordingChat:
         self.chat = chat
         self.calls: list[dict[str, object]] = []
 
-    def stream(self, messages: Messages) -> Iterator[str]:
+    def stream(self, messages: Messages, schema: dict[str, object] | None = None) -> Iterator[str]:
         call: dict[str, object] = {"messages": [list(m) for m in messages], "reply": ""}
         self.calls.append(call)
-        for token in self.chat.stream(messages):  # type: ignore[attr-defined]
+        for token in self.chat.stream(messages, schema):  # type: ignore[attr-defined]
             call["reply"] = str(call["reply"]) + token
             yield token
 

@@ -1,8 +1,10 @@
-"""A tiny OpenAI-compatible server on 127.0.0.1: scripted chat replies (recording the prompts) and
-random /v1/embeddings.
+"""A tiny OpenAI-compatible server on 127.0.0.1: scripted chat replies (recording each request whole: the
+prompts, ``response_format``, ``max_tokens``) and random /v1/embeddings.
 
 Each scripted reply is a function of the request's messages, so a test can build its reply from the
-passages the assistant actually sent (e.g. cite the passage that holds a known sentence).
+passages the assistant actually sent (e.g. cite the passage, or the numbered sentence, that holds a known
+sentence). Streamed replies come in small pieces; ``hold_after`` holds the rest of a reply back until the
+test sets ``release``, so a test can see what the assistant released before the reply ended.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 
 Reply = Callable[[list[dict]], str] | str
+HOLD_LIMIT_S = 30.0
 
 
 @dataclass
@@ -27,6 +30,9 @@ class FakeLLM:
     fail_with: int | None = None  # answer every request with this HTTP status
     base_url: str = ""
     default: Reply | None = None  # the reply when nothing is queued (None: "NOT_FOUND")
+    hold_after: str | None = None  # stream a reply up to the end of this text, then wait for `release`
+    holding: threading.Event = field(default_factory=threading.Event)  # set while a reply is held back
+    release: threading.Event = field(default_factory=threading.Event)
 
     def enqueue(self, *replies: Reply) -> None:
         self.replies.extend(replies)
@@ -44,6 +50,25 @@ def passage_number(messages: list[dict], needle: str) -> int:
         if m and " ".join(needle.split()) in " ".join(block.split()):
             return int(m.group(1))
     raise AssertionError(f"no passage contains {needle!r}")
+
+
+def sentence_id(messages: list[dict], needle: str) -> str:
+    """The id ("2.3") of the numbered sentence in the prompt that contains needle (structured mode)."""
+    for line in messages[-1]["content"].splitlines():
+        m = re.match(r"(\d+\.\d+) (.+)", line)
+        if m and " ".join(needle.split()) in m.group(2):
+            return m.group(1)
+    raise AssertionError(f"no numbered sentence contains {needle!r}")
+
+
+def sentences_given(messages: list[dict]) -> dict[str, str]:
+    """Every numbered sentence the prompt gives: id -> sentence, in order."""
+    return dict(re.findall(r"^(\d+\.\d+) (.+)$", messages[-1]["content"], re.MULTILINE))
+
+
+def claims(*items: tuple[list[str], str], found: bool = True) -> str:
+    """A structured reply: (evidence ids, text) per claim."""
+    return json.dumps({"found": found, "claims": [{"evidence": ids, "text": text} for ids, text in items]})
 
 
 def judge_reply(generated_question: str) -> Callable[[list[dict]], str]:
@@ -88,12 +113,14 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
-                for i in range(0, len(text), 12):  # stream in small pieces, like a real model
-                    chunk = {
-                        "id": "c1", "object": "chat.completion.chunk", "model": body["model"], "created": 0,
-                        "choices": [{"index": 0, "delta": {"content": text[i : i + 12]}, "finish_reason": None}],
-                    }
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                held = fake.hold_after
+                cut = text.index(held) + len(held) if held and held in text else len(text)
+                self._pieces(body, text[:cut])
+                if cut < len(text):
+                    fake.holding.set()
+                    fake.release.wait(HOLD_LIMIT_S)  # a bound, so that a failing test fails instead of hanging
+                    fake.holding.clear()
+                    self._pieces(body, text[cut:])
                 end = {"id": "c1", "object": "chat.completion.chunk", "model": body["model"], "created": 0,
                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
                 self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
@@ -103,6 +130,15 @@ def _handler(fake: FakeLLM) -> type[BaseHTTPRequestHandler]:
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
             })
+
+        def _pieces(self, body: dict, text: str) -> None:
+            for i in range(0, len(text), 12):  # stream in small pieces, like a real model
+                delta = {"role": "assistant", "content": text[i : i + 12]}  # OpenAI's chunks name the role
+                chunk = {
+                    "id": "c1", "object": "chat.completion.chunk", "model": body["model"], "created": 0,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+                }
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
 
         def _json(self, data: dict) -> None:
             payload = json.dumps(data).encode()
