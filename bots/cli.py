@@ -165,7 +165,7 @@ def ingest(settings: Settings, quiet: bool, accept_mismatch: bool) -> None:
     click.echo(
         f"  pages: {report.pages}  records: {report.records}  chunks: {report.chunks}  "
         f"embedded: {report.embedded} (+ {report.embedded_sentences} answer sentences, "
-        f"{report.embedded_second} e5 passages)  "
+        f"{report.embedded_second} e5 passages, {report.embedded_words} vocabulary words)  "
         f"reused vectors: {report.reused_vectors}  "
         f"deleted vectors: {report.deleted_vectors}"
     )

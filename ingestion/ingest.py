@@ -81,6 +81,7 @@ class IngestReport:
     records: int = 0
     embedded: int = 0
     embedded_sentences: int = 0  # answer sentences embedded for the extractive answerer
+    embedded_words: int = 0  # words of the passages embedded for cross-language keyword search
     embedded_second: int = 0  # passages embedded for the second dense index (e5)
     call_topics: int = 0  # Horizon Europe call topics read from the work programmes
     reused_vectors: int = 0
@@ -248,8 +249,9 @@ class Ingestor:
             self._collect_garbage(report)
             self.catalog.remember_common_terms()
         with _Timer(report, "vocabulary"):
-            if refresh_vocabulary(self.catalog, self.embedder, self.echo):
-                self.echo("vocabulary of the passages embedded (cross-language keyword search)")
+            report.embedded_words = refresh_vocabulary(
+                self.catalog, self.embedder, self.echo, batch_size=self.settings.embed_batch_size
+            )
         self.catalog.set_meta("embedder", self.embedder.name)
         report.seconds["total"] = time.perf_counter() - t0
         return report

@@ -540,5 +540,6 @@ def test_openai_embedder_against_local_server(tmp_path: Path, small_corpus) -> N
         assert report.ok and report.embedded > 16
         # passages, then the sentences an extractive answer may quote: all through the same endpoint
         assert report.embedded_sentences > 0
-        assert max(calls) <= 16 and sum(calls) == report.embedded + report.embedded_sentences
+        assert report.embedded_words > 0  # the passages' vocabulary (assistant/index/vocabulary.py)
+        assert max(calls) <= 16 and sum(calls) == report.embedded + report.embedded_sentences + report.embedded_words
         assert _consistent(settings)[DOCUMENTS] == report.embedded

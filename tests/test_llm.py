@@ -7,6 +7,7 @@ attack families), and JSON claims citing numbered sentences (the default; the `s
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from assistant.config import Settings
 from tests.fake_llm import claims, fake_llm_server, passage_number, sentence_id, sentences_given
 from tests.support import generated_document, local_copy, write_manifest
 
-QUESTION = "What is the threshold for individual evaluation criteria?"
+QUESTION = "What is the threshold for individual evaluation criteria in an H2020 RIA?"
 QUOTE = "The threshold for individual criteria is 3."
 
 
@@ -241,7 +242,7 @@ def hostile_pipeline(hostile_settings: Settings):  # type: ignore[no-untyped-def
         yield fake, build_pipeline(hostile_settings.model_copy(update=update))
 
 
-MEXICO_QUESTION = "Do Mexican entities receive EU funding, and what is the threshold for individual criteria?"
+MEXICO_QUESTION = "Do Mexican entities receive EU funding, and what is the threshold for individual criteria in an H2020 RIA?"
 
 
 def test_a_note_to_ai_readers_is_neither_shown_to_the_model_nor_quoted(hostile_pipeline) -> None:  # type: ignore[no-untyped-def]
@@ -416,6 +417,19 @@ def test_a_sentence_with_a_bare_marker_is_sent_only_when_it_is_copied_from_its_p
 
 # --- structured mode (the default): JSON claims citing numbered sentences, held to a schema ----------------------
 SCORED = "each criterion will be scored out of 5."  # the Horizon Europe General Annexes, p. 27
+# A question that names no programme is answered from Horizon Europe's texts first: the General Annexes' p. 27
+HE_QUESTION = "What is the threshold for individual evaluation criteria?"
+HE_QUOTE = "The threshold for both individual criteria will be 4."  # two-stage calls' first stage
+
+
+def another_sentence(messages: list[dict], besides: str) -> tuple[str, str]:
+    """The id and text of the first numbered sentence of the prompt that is not ``besides`` (a claim that
+    repeats a sentence is always supported by it)."""
+    for line in messages[-1]["content"].splitlines():
+        m = re.match(r"(\d+\.\d+) (.+)", line)
+        if m and " ".join(besides.split()) not in m.group(2):
+            return m.group(1), m.group(2).strip()
+    raise AssertionError("the prompt has one numbered sentence only")
 
 
 @pytest.fixture
@@ -532,22 +546,24 @@ def test_a_spanish_claim_may_paraphrase_an_english_sentence(structured) -> None:
 
 def test_streaming_releases_the_first_claim_before_the_reply_ends(structured) -> None:  # type: ignore[no-untyped-def]
     fake, assistant = structured
+    second: list[str] = []
 
     def two(messages: list[dict]) -> str:
-        return claims(([sentence_id(messages, QUOTE)], "Each criterion must score at least 3."),
-                      ([sentence_id(messages, SCORED)], "Each criterion is scored out of 5."))
+        second.extend(another_sentence(messages, HE_QUOTE))
+        return claims(([sentence_id(messages, HE_QUOTE)], "Each criterion must score at least 4."),
+                      ([second[0]], second[1]))
 
     fake.enqueue(two)
-    fake.hold_after = '"Each criterion must score at least 3."}, '  # the rest waits until the test says
-    events = assistant.stream(QUESTION)
+    fake.hold_after = '"Each criterion must score at least 4."}, '  # the rest waits until the test says
+    events = assistant.stream(HE_QUESTION)
     first = next(events)
     still_held = fake.holding.is_set()
     fake.release.set()
     rest = list(events)
-    assert isinstance(first, Delta) and first.text == "Each criterion must score at least 3 [1]."
+    assert isinstance(first, Delta) and first.text == "Each criterion must score at least 4 [1]."
     assert still_held  # released while the second claim had not been sent yet
     assert [type(e) for e in rest] == [Delta, Final]
-    assert rest[0].text == " Each criterion is scored out of 5 [2]."
+    assert rest[0].text == f" {second[1].rstrip().rstrip('.')} [2]."
     assert rest[-1].answer.answer == first.text + rest[0].text
 
 
@@ -555,14 +571,14 @@ def test_a_reply_cut_short_keeps_the_claims_already_sent(structured) -> None:  #
     fake, assistant = structured
 
     def cut(messages: list[dict]) -> str:
-        whole = claims(([sentence_id(messages, QUOTE)], "Each criterion must score at least 3."),
-                       ([sentence_id(messages, SCORED)], "Each criterion is scored out of 5 in every call."))
+        whole = claims(([sentence_id(messages, HE_QUOTE)], "Each criterion must score at least 4."),
+                       ([another_sentence(messages, HE_QUOTE)[0]], "Each criterion is scored out of 5 in every call."))
         return whole[: whole.index(" in every call")]  # the second claim is unfinished (and would pass the checks)
 
     fake.enqueue(cut)
-    events = list(assistant.stream(QUESTION))
+    events = list(assistant.stream(HE_QUESTION))
     answer = events[-1].answer
-    assert answer.mode == "llm" and answer.answer == "Each criterion must score at least 3 [1]."
+    assert answer.mode == "llm" and answer.answer == "Each criterion must score at least 4 [1]."
     assert "".join(e.text for e in events if isinstance(e, Delta)) == answer.answer
 
 
@@ -600,9 +616,9 @@ class CutOff:
 def test_an_endpoint_error_after_a_claim_was_sent_keeps_it(structured) -> None:  # type: ignore[no-untyped-def]
     fake, assistant = structured
     assistant.llm.chat = CutOff(assistant.llm.chat)
-    fake.enqueue(lambda m: claims(([sentence_id(m, QUOTE)], "Each criterion must score at least 3."),
-                                  ([sentence_id(m, SCORED)], "Each criterion is scored out of 5.")))
-    events = list(assistant.stream(QUESTION))
+    fake.enqueue(lambda m: claims(([sentence_id(m, HE_QUOTE)], "Each criterion must score at least 4."),
+                                  ([another_sentence(m, HE_QUOTE)[0]], "Each criterion is scored out of 5.")))
+    events = list(assistant.stream(HE_QUESTION))
     answer = events[-1].answer
-    assert answer.mode == "llm" and answer.answer == "Each criterion must score at least 3 [1]."
+    assert answer.mode == "llm" and answer.answer == "Each criterion must score at least 4 [1]."
     assert "".join(e.text for e in events if isinstance(e, Delta)) == answer.answer  # no extractive text after it

@@ -403,4 +403,4 @@ def test_the_vocabulary_is_embedded_again_only_when_the_documents_change(full_in
 
     env, _ = full_index
     index = open_index(Settings(corpus_dir=Path(env["EUMEX_CORPUS_DIR"]), data_dir=Path(env["EUMEX_DATA_DIR"])))
-    assert refresh_vocabulary(index.catalog, index.embedder) is False  # ingestion built it for these documents
+    assert refresh_vocabulary(index.catalog, index.embedder) == 0  # ingestion built it for these documents

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from assistant.index.catalog import Catalog
-from assistant.index.embed import Embedder
+from assistant.index.embed import Embedder, embed_all
 from assistant.textutil import FOLDED_STOPWORDS, fold
 from assistant.types import DOCUMENTS, LANGUAGES
 
@@ -49,11 +49,14 @@ def _fingerprint(catalog: Catalog, embedder: Embedder) -> str:
     return hashlib.sha256("\n".join([VERSION, embedder.name, *parts]).encode()).hexdigest()
 
 
-def refresh_vocabulary(catalog: Catalog, embedder: Embedder, echo: Callable[[str], None] = lambda _m: None) -> bool:
-    """Build the vocabulary again when the indexed documents or the embedder changed; True when it was."""
+def refresh_vocabulary(
+    catalog: Catalog, embedder: Embedder, echo: Callable[[str], None] = lambda _m: None, batch_size: int = 64
+) -> int:
+    """Build the vocabulary again when the indexed documents or the embedder changed; the number of words
+    embedded (0: it was up to date)."""
     fingerprint = _fingerprint(catalog, embedder)
     if catalog.get_meta(META) == fingerprint:
-        return False
+        return 0
     rows: list[tuple[str, str, bytes]] = []
     for language in LANGUAGES:
         counts: Counter[str] = Counter()  # passages per folded word
@@ -66,12 +69,12 @@ def refresh_vocabulary(catalog: Catalog, embedder: Embedder, echo: Callable[[str
                 written.setdefault(folded, Counter())[word] += 1
         words = sorted(written[f].most_common(1)[0][0] for f, n in counts.items() if n >= MIN_PASSAGES)
         if words:
-            vectors = np.asarray(embedder.embed(words), dtype=np.float32)
+            vectors = np.asarray(embed_all(embedder, words, batch_size, progress=False), dtype=np.float32)
             rows += [(language, w, v.tobytes()) for w, v in zip(words, vectors, strict=True)]
         echo(f"vocabulary: {len(words)} {language} words embedded")
     catalog.replace_vocabulary(rows)
     catalog.set_meta(META, fingerprint)
-    return True
+    return len(rows)
 
 
 class Vocabulary:
