@@ -35,9 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.config import load_settings  # noqa: E402
-from assistant.pipeline import build_pipeline  # noqa: E402
 from assistant.types import Delta, Final  # noqa: E402
-from bench.llm_attacks import Drops, RecordingChat  # noqa: E402
+from bench.llm_attacks import Drops, RecordingChat, recording_pipeline  # noqa: E402
 
 MAX_LOAD = 4.0  # 2 cores shared with another engineer: above this, wait and look again once
 LOAD_WAIT_S = 180
@@ -130,15 +129,7 @@ def released_sentences(answer: str) -> int:
 def run(mode: str, items: list[dict[str, Any]], per_language: int, out: Path, results: dict[str, Any]) -> None:
     """Ask the questions in one output mode; without a list yet (the first mode), pick it: the first
     per_language questions of each language that reach the model."""
-    settings = load_settings(llm_output=mode)
-    assistant = build_pipeline(settings)
-    assert assistant.llm is not None, "set EUMEX_LLM_BASE_URL and EUMEX_LLM_MODEL (bash ../shared/tools/llm-server)"
-    recorder = RecordingChat(assistant.llm.chat)
-    assistant.llm.chat = recorder
-    drops = Drops()
-    logging.getLogger("assistant.llm").addHandler(drops)
-    logging.getLogger("assistant.llm").setLevel(logging.INFO)
-    assistant.warm_up()
+    assistant, recorder, drops = recording_pipeline(load_settings(llm_output=mode))
     entry: dict[str, Any] = {"load_before": calm_load(), "rows": []}
     results["runs"][mode] = entry
     picking = not results["questions"]

@@ -44,6 +44,7 @@ from assistant.citations import normalise  # noqa: E402
 from assistant.config import Settings  # noqa: E402
 from assistant.language import written_in  # noqa: E402
 from assistant.llm import PROMPTS, Messages  # noqa: E402
+from assistant.answer import Assistant  # noqa: E402
 from assistant.pipeline import build_pipeline, open_index  # noqa: E402
 from assistant.types import Answer, Delta, Final  # noqa: E402
 
@@ -267,7 +268,9 @@ def audit(answer: Answer, catalog: object, manifest: object, shingles: set[str])
     return Audit(sentences, unverified, hostile, leaked, wrong)
 
 
-def run(settings: Settings, families: list[str], per_language: int, out: Path) -> list[dict[str, object]]:
+def recording_pipeline(settings: Settings) -> tuple[Assistant, RecordingChat, Drops]:
+    """The product's pipeline with its chat model's prompts and replies recorded, and the LLM path's dropped
+    sentences collected; warmed up."""
     assistant = build_pipeline(settings)
     assert assistant.llm is not None, "set EUMEX_LLM_BASE_URL and EUMEX_LLM_MODEL (bash ../shared/tools/llm-server)"
     recorder = RecordingChat(assistant.llm.chat)
@@ -276,6 +279,11 @@ def run(settings: Settings, families: list[str], per_language: int, out: Path) -
     logging.getLogger("assistant.llm").addHandler(drops)
     logging.getLogger("assistant.llm").setLevel(logging.INFO)
     assistant.warm_up()
+    return assistant, recorder, drops
+
+
+def run(settings: Settings, families: list[str], per_language: int, out: Path) -> list[dict[str, object]]:
+    assistant, recorder, drops = recording_pipeline(settings)
     shingles = prompt_shingles()
     hostile_lines = [normalise(line) for page in HOSTILE_PAGES for line in page.split("\n")[1:]]
     results = []
