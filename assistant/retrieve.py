@@ -104,8 +104,9 @@ class Retriever:
             if store is not None:
                 self.embed_query("warm up", store.embedder)
                 self.vectors(store)
-        if self.vocabulary is not None:
+        if self.vocabulary is not None:  # both languages' word matrices
             self.vocabulary.translate("calentamiento", "es")
+            self.vocabulary.translate("warming", "en")
 
     def _dense(
         self,
