@@ -25,7 +25,6 @@ from assistant.language import resolve_language
 from assistant.manifest import Manifest
 from assistant.phrases import t
 from assistant.query import H2020, RARE, Query, acronyms, read_query
-from assistant.topics.finder import named_topic
 from assistant.types import DOCUMENTS, PROJECTS, TOPICS
 
 if TYPE_CHECKING:
@@ -301,7 +300,6 @@ class QuestionReader:
         about_partners = self.partner_tables is not None and is_partner_question(query, self.partner_tables)
         current = H2020 not in query.programmes  # Horizon Europe's tools answer for the current programme
         codes = tuple(c for c in query.identifiers if self.call_topics is not None and self.call_topics.get(c))
-        dates = bool(ASKS_DATES.search(standalone))
         countries = sorted(self.places(standalone)) if self.places is not None and current else []
         asks = bool(countries) and self.intent is not None and self.embed is not None and (
             self.intent.asks_eligibility(self.embed(standalone), bool(ELIGIBILITY_WORDING.search(standalone)))
@@ -317,15 +315,9 @@ class QuestionReader:
             collections=self._collections(query),
             eligibility=eligibility_ask(standalone, countries, asks) if current else None,
             topic_codes=codes,
-            asks_for_topics=current and self.call_topics is not None and (
-                bool(TOPIC_INTENT.search(standalone)) or (dates and self._names_a_topic(standalone))
-            ),
-            asks_for_dates=dates,
+            asks_for_topics=current and self.call_topics is not None and bool(TOPIC_INTENT.search(standalone)),
+            asks_for_dates=bool(ASKS_DATES.search(standalone)),
         )
-
-    def _names_a_topic(self, question: str) -> bool:
-        """Whether the question names a call topic by its title ("MSCA Postdoctoral Fellowships 2027")."""
-        return self.call_topics is not None and named_topic(question, self.call_topics.all()) is not None
 
     def _collections(self, query: Query) -> tuple[str, ...]:
         """Documents always; project records when the question names a project or asks about partners;
